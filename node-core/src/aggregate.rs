@@ -1,0 +1,1 @@
+//! Robust aggregation of peer models (issue #4; being built).

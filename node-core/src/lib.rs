@@ -1,0 +1,54 @@
+//! # node-core: the RaaS node runtime
+//!
+//! A `no_std` + `alloc`, float-free, sans-IO state machine that a sensor node
+//! runs to learn a shared predictor with its peers by gossip (the
+//! RaaS/QRES protocol). The same crate runs unchanged inside the `sim`
+//! discrete-event simulator and in the ESP32-C6 firmware.
+//!
+//! ## Principles
+//!
+//! * **Sans-IO.** The crate never reads a clock, a radio, a disk or an entropy
+//!   source. The host hands it time ([`time::Instant`]), samples and received
+//!   frames through the [`runtime::Runtime`] trait, and drains frames to
+//!   transmit and the next instant it must be woken (`poll_at`), in the manner
+//!   of `smoltcp` and `quinn-proto`.
+//! * **Determinism.** All arithmetic is Q16.16 ([`q::Q`]) or integer; floats
+//!   are denied by `clippy::float_arithmetic` and never named outside test
+//!   modules. Randomness comes only from ChaCha streams seeded by the host
+//!   ([`rng`]). Collections are never iterated in hash order. A canonical run
+//!   reduces to one 64-bit [`digest`], pinned by a test and comparable across
+//!   architectures.
+//! * **Bounded.** Every loop and queue has a stated limit; decoders never
+//!   allocate beyond a stated bound.
+//!
+//! ## Modules
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`q`] | the Q16.16 type, wide multiply-accumulate, division, sqrt, ln, exp |
+//! | [`time`] | integer-microsecond [`time::Instant`] and [`time::Duration`] |
+//! | [`rng`] | seeded ChaCha streams per (seed, node, purpose) |
+//! | [`model`] | the [`model::Predictor`] trait and the NLMS linear neuron |
+//! | [`regime`] | entropy signal and the Calm → PreStorm → Storm machine |
+//! | [`runtime`] | the sans-IO [`runtime::Runtime`] trait the hosts drive |
+//! | [`digest`] | the canonical determinism digest |
+//! | [`wire`] | frames on the air: encoding, checksums, fragmentation |
+//! | [`aggregate`] | mean, trimmed mean, median, Krum, reputation-weighted, adaptive |
+//! | [`reputation`] | per-peer scores, update rule, adaptive exponent, bans |
+#![no_std]
+#![deny(clippy::float_arithmetic)]
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+
+pub mod aggregate;
+pub mod digest;
+pub mod model;
+pub mod q;
+pub mod regime;
+pub mod reputation;
+pub mod rng;
+pub mod runtime;
+pub mod time;
+pub mod wire;

@@ -1,0 +1,1 @@
+//! Predictors: the `Predictor` trait and the NLMS linear neuron.

@@ -1,0 +1,1 @@
+//! Per-peer reputation scores (issue #4; being built).

@@ -1,0 +1,1 @@
+//! RaaS simulator library.
