@@ -1,1 +1,14 @@
-//! RaaS simulator library.
+//! # sim: the RaaS discrete-event simulator
+//!
+//! Drives thousands of [`node_core::runtime::Runtime`] instances through
+//! radio, energy and data models from a TOML scenario, deterministically:
+//! the same scenario and seed give byte-identical outputs.
+//!
+//! Data flows one way: `scenario` → `world` (nodes, `radio`, `energy`,
+//! `dataset`, driven by the `engine`) → `metrics` → `output`.
+#![deny(missing_docs)]
+
+pub mod dataset;
+pub mod energy;
+pub mod radio;
+pub mod validate;

@@ -1,0 +1,1 @@
+//! Synthetic and recorded sensor data (being built).

@@ -1,0 +1,1 @@
+//! Per-node energy pools, harvesting and brownouts (being built).

@@ -1,0 +1,1 @@
+//! Topologies, loss, latency, MTU, airtime and byte accounting (being built).
