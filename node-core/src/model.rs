@@ -391,7 +391,7 @@ impl Predictor for LinearNeuron {
 }
 
 #[cfg(test)]
-#[allow(clippy::float_arithmetic)] // host tests measure RMSE in f64
+#[allow(clippy::float_arithmetic)] // host tests measure RMSE with floats
 mod tests {
     extern crate std;
 

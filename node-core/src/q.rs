@@ -278,7 +278,7 @@ pub fn clamp(x: Q, lo: Q, hi: Q) -> Q {
 }
 
 #[cfg(test)]
-#[allow(clippy::float_arithmetic)] // f64 is the reference the bounds are checked against
+#[allow(clippy::float_arithmetic)] // floats are the reference the bounds are checked against
 mod tests {
     use super::*;
 
