@@ -160,7 +160,7 @@ pub struct EntropyReading {
 ///
 /// With `n ≤ W` errors and bin counts `c`, `H = ln n − (1/n) Σ c ln c`
 /// (the same as `−Σ p ln p` with `p = c/n`), recomputed from the `B` counts
-/// on each update with [`q::ln`] and an exact [`Acc`] sum. State: 168 bytes.
+/// on each update with [`q::ln`] and an exact [`Acc`] sum. State: 164 bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EntropySignal {
     /// Bin index of each error in the window, a ring.
@@ -945,7 +945,8 @@ mod tests {
 
     #[test]
     fn state_is_small() {
+        // Measured 164 and 96 bytes on x86_64.
         assert!(core::mem::size_of::<EntropySignal>() <= 168);
-        assert!(core::mem::size_of::<RegimeDetector>() <= 112);
+        assert!(core::mem::size_of::<RegimeDetector>() <= 104);
     }
 }
