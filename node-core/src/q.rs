@@ -278,6 +278,7 @@ pub fn clamp(x: Q, lo: Q, hi: Q) -> Q {
 }
 
 #[cfg(test)]
+#[allow(clippy::float_arithmetic)] // floats are the reference the bounds are checked against
 mod tests {
     use super::*;
 
