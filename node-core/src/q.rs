@@ -278,6 +278,7 @@ pub fn clamp(x: Q, lo: Q, hi: Q) -> Q {
 }
 
 #[cfg(test)]
+#[allow(clippy::float_arithmetic)] // host-side reference checks only
 mod tests {
     use super::*;
 
