@@ -19,7 +19,7 @@
 //! RMS 0.5), which always fails it.
 //!
 //! Two rules turn PeerEval into a score ([`UpdateRule`]):
-//! * **EMA (default, [P] §III-E)**: `R ← (1−γ)·R + γ·PeerEval`, `γ = 0.05`.
+//! * **EMA (default, paper §III-E)**: `R ← (1−γ)·R + γ·PeerEval`, `γ = 0.05`.
 //!   From the start value 0.5 a peer that always disagrees falls below
 //!   `ρ_min = 0.2` after `⌈log(0.4)/log(0.95)⌉ = 18` rounds (17.86 exactly;
 //!   the Q16.16 run also gives 18, pinned by a test).
@@ -60,7 +60,7 @@ pub const MAX_EXPONENT: i32 = 16;
 /// How a score reacts to one PeerEval (PAPER.md §5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UpdateRule {
-    /// [P] §III-E: `R ← (1−γ)·R + γ·PeerEval`, `γ ∈ (0, 1]`.
+    /// paper §III-E: `R ← (1−γ)·R + γ·PeerEval`, `γ ∈ (0, 1]`.
     Ema {
         /// The EMA rate γ (paper: 0.05).
         gamma: Q,
@@ -96,7 +96,7 @@ pub struct ReputationConfig {
     /// Score update rule. Default [`UpdateRule::PAPER_EMA`].
     pub rule: UpdateRule,
     /// Score of a newly seen peer, and the prior idle decay pulls toward.
-    /// Default 0.5 ([P] §III-E).
+    /// Default 0.5 (paper §III-E).
     pub initial: Q,
     /// `ρ_min`: a score strictly below this bans the peer. Default 0.2.
     pub ban_threshold: Q,
