@@ -1,1 +1,0 @@
-//! Robust aggregation of peer models (issue #4; being built).

@@ -1,0 +1,79 @@
+//! Steady-state aggregation allocates nothing (the `Scratch` contract).
+//!
+//! A counting global allocator wraps the system one; this file holds a
+//! single test so no other test thread allocates while it counts.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use node_core::aggregate::{
+    AdaptiveAggregator, AdaptiveConfig, Contribution, KrumConfig, Rule, Scratch, TrimConfig,
+    WeightedConfig,
+};
+use node_core::q::{self, Q};
+
+struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: forwards every call unchanged to `System`, only counting.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+#[test]
+fn steady_state_rounds_allocate_nothing() {
+    let models: Vec<Vec<Q>> = (0..16)
+        .map(|i| (0..9).map(|k| q::ratio(i * 7 + k, 50)).collect())
+        .collect();
+    let contributions: Vec<Contribution<'_>> = models
+        .iter()
+        .enumerate()
+        .map(|(i, w)| Contribution {
+            peer: 100 - i as u32,
+            weights: w,
+            reputation: q::ratio(40 + i as i32 * 3, 100),
+        })
+        .collect();
+    let rules = [
+        Rule::Mean,
+        Rule::TrimmedMean(TrimConfig::default()),
+        Rule::Median,
+        Rule::Krum(KrumConfig { f: 3, m: 4 }),
+        Rule::ReputationWeighted(WeightedConfig::default()),
+    ];
+    let mut scratch = Scratch::new();
+    let mut adaptive = AdaptiveAggregator::new(AdaptiveConfig::default(), 9).unwrap();
+    let mut out = [q::ZERO; 9];
+    let mut round = |scratch: &mut Scratch, out: &mut [Q]| {
+        for rule in &rules {
+            rule.aggregate(&contributions, scratch, out).unwrap();
+        }
+        adaptive.aggregate(&contributions, scratch, out).unwrap();
+    };
+    round(&mut scratch, &mut out); // warm-up: buffers grow once
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    assert!(before > 0, "the counting allocator is not installed");
+    for _ in 0..40 {
+        round(&mut scratch, &mut out);
+    }
+    assert_eq!(ALLOCATIONS.load(Ordering::Relaxed) - before, 0);
+}
