@@ -1,1 +1,4 @@
 //! Synthetic and recorded sensor data (being built).
+
+pub mod noise;
+pub mod sine;
