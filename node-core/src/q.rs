@@ -278,6 +278,7 @@ pub fn clamp(x: Q, lo: Q, hi: Q) -> Q {
 }
 
 #[cfg(test)]
+#[allow(clippy::float_arithmetic)] // the reference values are computed in f64
 mod tests {
     use super::*;
 
