@@ -32,7 +32,7 @@ mod offset {
 /// Largest `payload_len` any frame may declare: a fragment may carry more
 /// than a message (up to a Wi-Fi MTU), a message at most
 /// [`MAX_PAYLOAD_LEN`].
-const PAYLOAD_LEN_LIMIT: usize = 1500 - HEADER_LEN - CRC_LEN;
+const PAYLOAD_LEN_LIMIT: usize = super::MTU_WIFI - HEADER_LEN - CRC_LEN;
 
 /// A read/write view of a frame's header, payload and trailer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -308,7 +308,7 @@ pub struct FrameRepr {
 
 impl FrameRepr {
     /// Parses a complete received frame (not a fragment: those go to a
-    /// reassembler first and are `BadKind` here). Never panics,
+    /// [`super::Reassembler`] first and are `BadKind` here). Never panics,
     /// never allocates; see the module docs of [`super`] for the order of
     /// checks.
     pub fn parse(bytes: &[u8]) -> Result<FrameRepr, RxError> {

@@ -45,6 +45,12 @@
 //!    any field out of range (dimension, count, enum byte, reserved flag
 //!    bit, non-canonical BFP block) → `Malformed`.
 //!
+//! ## Fragmentation
+//!
+//! A frame longer than the link MTU is cut by a [`Fragmenter`] into at
+//! most [`MAX_FRAGMENTS`] FRAGMENT frames (kind `0x80`, each with its own
+//! CRC) and rebuilt by a [`Reassembler`] with a bounded number of slots,
+//! a timeout and drop counters. See [`fragment`] and [`reassembly`].
 
 use core::fmt;
 
@@ -54,18 +60,22 @@ use crate::regime::Regime;
 pub mod bfp;
 pub mod challenge;
 pub mod crc;
+pub mod fragment;
 pub mod frame;
 pub mod heartbeat;
 pub mod proof;
+pub mod reassembly;
 pub mod report;
 pub mod response;
 pub mod update;
 
 pub use crate::runtime::{FrameKind, NodeId, RxError};
 pub use challenge::{Packet as AuditChallengePacket, Repr as AuditChallengeRepr};
+pub use fragment::{Fragmenter, Packet as FragmentPacket, Repr as FragmentRepr};
 pub use frame::{Frame, FrameRepr, Message};
 pub use heartbeat::{Packet as HeartbeatPacket, Repr as HeartbeatRepr};
 pub use proof::{Packet as ProofPacket, Repr as ProofRepr};
+pub use reassembly::{Reassembler, ReassemblyStats};
 pub use report::{Packet as ReputationReportPacket, Repr as ReputationReportRepr, ReputationEntry};
 pub use response::{Packet as AuditResponsePacket, Repr as AuditResponseRepr};
 pub use update::{Encoding, Packet as ModelUpdatePacket, Repr as ModelUpdateRepr};
@@ -111,6 +121,20 @@ pub const MAX_PAYLOAD_LEN: usize = max(
 /// Largest encoded frame (not fragment) in bytes: the reassembly slot size.
 pub const MAX_FRAME_LEN: usize = HEADER_LEN + MAX_PAYLOAD_LEN + CRC_LEN;
 
+/// ESP-NOW's MTU (bytes of one ESP-NOW payload).
+pub const MTU_ESPNOW: usize = 250;
+
+/// Wi-Fi / Ethernet MTU.
+pub const MTU_WIFI: usize = 1500;
+
+/// Most fragments one frame is cut into (the `count` field's bound).
+pub const MAX_FRAGMENTS: usize = 16;
+
+/// Smallest MTU the [`Fragmenter`] accepts: the largest frame must fit in
+/// [`MAX_FRAGMENTS`] fragments of `MIN_MTU − fragment::OVERHEAD` bytes.
+pub const MIN_MTU: usize = 40;
+
+const _: () = assert!(MAX_FRAME_LEN.div_ceil(MIN_MTU - fragment::OVERHEAD) <= MAX_FRAGMENTS);
 const _: () = assert!(MAX_PAYLOAD_LEN <= u16::MAX as usize);
 const _: () = assert!(MAX_DIM <= u8::MAX as usize);
 const _: () = assert!(MAX_REPORT_ENTRIES <= u8::MAX as usize);
@@ -126,6 +150,11 @@ pub enum EmitError {
     /// A field of the `Repr` is out of its allowed range (for example a
     /// model update with no words).
     Invalid,
+    /// The MTU is below [`MIN_MTU`].
+    MtuTooSmall,
+    /// The frame to fragment is shorter than a header or longer than
+    /// [`MAX_FRAME_LEN`].
+    FrameLength,
 }
 
 impl fmt::Display for EmitError {
@@ -135,6 +164,8 @@ impl fmt::Display for EmitError {
                 write!(f, "buffer too small: {needed} bytes needed")
             }
             EmitError::Invalid => f.write_str("field out of range"),
+            EmitError::MtuTooSmall => f.write_str("MTU below the minimum"),
+            EmitError::FrameLength => f.write_str("frame length out of range"),
         }
     }
 }
