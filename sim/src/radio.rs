@@ -1,1 +1,3 @@
 //! Topologies, loss, latency, MTU, airtime and byte accounting (being built).
+
+pub mod topology;
