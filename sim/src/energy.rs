@@ -1,1 +1,578 @@
-//! Per-node energy pools, harvesting and brownouts (being built).
+//! Per-node energy pools: harvesting, baseline drain, brownout and resume.
+//!
+//! Every node has a pool of `capacity_j`, kept in integer µJ. Pools are
+//! updated lazily: [`EnergyPools::advance`] integrates harvest and the
+//! baseline drain from the node's last update to `now`, so only nodes with
+//! events are touched. Harvest and drain are cumulative integer functions of
+//! time, so the result does not depend on how often a node is advanced.
+//!
+//! A node that is *on* browns out when its level falls to or below
+//! `brownout_fraction · capacity`; it then draws nothing and resumes once
+//! harvesting brings it to `resume_fraction · capacity`
+//! ([`EnergyPools::next_resume_at`] says when, for the world to schedule).
+//!
+//! Known simplifications: a brownout caused by the baseline drain between
+//! two updates is detected at the next `advance`, not at the exact crossing
+//! instant; harvest is deterministic (no weather noise yet).
+
+pub mod harvest;
+
+use std::fmt;
+
+use node_core::q::Q;
+use node_core::runtime::NodeId;
+use serde::Deserialize;
+
+use crate::validate::{Validate, Validator, Violation};
+use harvest::{Harvest, HarvestConfig, MAX_POWER_MW, energy_uj, mw_to_nw};
+
+/// Largest accepted capacity, J (µJ totals stay far inside `u64`).
+pub const MAX_CAPACITY_J: f64 = 1e12;
+
+/// The `[energy]` section of a scenario.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EnergyConfig {
+    /// Pool capacity per node, J. Default 23 760 (PAPER `B_cap`).
+    pub capacity_j: f64,
+    /// Initial level as a fraction of capacity. Default 1.0 (full).
+    pub initial_fraction: f64,
+    /// Harvesting model. Default none.
+    pub harvest: HarvestConfig,
+    /// Constant drain while the node is on, mW. Default 0.0: sleep and
+    /// awake (TWT) power arrive with the power model; until then only the
+    /// energy the node itself accounts is charged.
+    pub baseline_power_mw: f64,
+    /// The node stops when its level falls to or below this fraction.
+    /// Default 0.0 (empty). PAPER `B_min` = 1000 J is 0.042 of `B_cap`.
+    pub brownout_fraction: f64,
+    /// A browned-out node restarts once recharged to this fraction; must
+    /// exceed `brownout_fraction`. Default 0.1.
+    pub resume_fraction: f64,
+}
+
+impl Default for EnergyConfig {
+    fn default() -> EnergyConfig {
+        EnergyConfig {
+            capacity_j: 23_760.0,
+            initial_fraction: 1.0,
+            harvest: HarvestConfig::None,
+            baseline_power_mw: 0.0,
+            brownout_fraction: 0.0,
+            resume_fraction: 0.1,
+        }
+    }
+}
+
+impl Validate for EnergyConfig {
+    fn validate(&self, v: &mut Validator) {
+        let cap_ok = self.capacity_j.is_finite()
+            && self.capacity_j > 0.0
+            && self.capacity_j <= MAX_CAPACITY_J;
+        v.require(
+            cap_ok,
+            "capacity_j",
+            format_args!("a number in (0, {MAX_CAPACITY_J}] J"),
+            self.capacity_j,
+        );
+        v.probability("initial_fraction", self.initial_fraction);
+        v.section("harvest", |v| self.harvest.validate(v));
+        let p = self.baseline_power_mw;
+        let ok = p.is_finite() && (0.0..=MAX_POWER_MW).contains(&p);
+        v.require(
+            ok,
+            "baseline_power_mw",
+            format_args!("a power in [0, {MAX_POWER_MW}] mW"),
+            p,
+        );
+        let b = self.brownout_fraction;
+        let ok = b.is_finite() && (0.0..1.0).contains(&b);
+        v.require(ok, "brownout_fraction", "a fraction in [0, 1)", b);
+        let r = self.resume_fraction;
+        let ok = r.is_finite() && r > 0.0 && r <= 1.0;
+        v.require(ok, "resume_fraction", "a fraction in (0, 1]", r);
+        v.require(
+            r > b,
+            "resume_fraction",
+            format_args!("a fraction greater than brownout_fraction ({b})"),
+            r,
+        );
+    }
+}
+
+/// Why pools could not be built.
+#[derive(Clone, Debug, PartialEq)]
+pub enum EnergyError {
+    /// The configuration breaks a rule; each violation says which.
+    Invalid(Vec<Violation>),
+}
+
+impl fmt::Display for EnergyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let EnergyError::Invalid(violations) = self;
+        write!(f, "invalid energy configuration:")?;
+        for x in violations {
+            write!(
+                f,
+                " `{}` expected {}, found {};",
+                x.key, x.expected, x.found
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for EnergyError {}
+
+/// Whether a node is running.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum PowerState {
+    /// Powered: runs, is charged, drains the baseline.
+    On,
+    /// Browned out: stopped, only harvests.
+    BrownedOut,
+}
+
+/// What an update did to a node's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transition {
+    /// No state change.
+    Unchanged,
+    /// The node just browned out.
+    BrownedOut,
+    /// The node just resumed.
+    Resumed,
+}
+
+/// Swarm-wide energy totals.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EnergyTotals {
+    /// Energy drawn from pools (charges and baseline), µJ.
+    pub spent_uj: u64,
+    /// Harvested energy that entered pools (overflow at capacity excluded), µJ.
+    pub harvested_uj: u64,
+    /// Brownout transitions.
+    pub brownouts: u64,
+}
+
+/// The energy pools of every node, one entry per node in each `Vec`.
+#[derive(Clone, Debug)]
+pub struct EnergyPools {
+    capacity_uj: u64,
+    brownout_uj: u64,
+    resume_uj: u64,
+    baseline_nw: u64,
+    harvest: Harvest,
+    level_uj: Vec<u64>,
+    last_us: Vec<u64>,
+    spent_uj: Vec<u64>,
+    harvested_uj: Vec<u64>,
+    brownouts: Vec<u32>,
+    state: Vec<PowerState>,
+    totals: EnergyTotals,
+}
+
+impl EnergyPools {
+    /// Validates `config` and builds `n` pools at `t = 0`. A pool that
+    /// starts at or below the brownout level starts browned out (not
+    /// counted as a brownout).
+    pub fn new(config: &EnergyConfig, n: u32) -> Result<EnergyPools, EnergyError> {
+        let mut v = Validator::new();
+        config.validate(&mut v);
+        let violations = v.into_violations();
+        if !violations.is_empty() {
+            return Err(EnergyError::Invalid(violations));
+        }
+        let capacity_uj = (config.capacity_j * 1e6).round() as u64;
+        let frac = |f: f64| (capacity_uj as f64 * f).floor() as u64;
+        let brownout_uj = frac(config.brownout_fraction);
+        let resume_uj = (capacity_uj as f64 * config.resume_fraction).ceil() as u64;
+        let initial = frac(config.initial_fraction);
+        let state = if initial > brownout_uj {
+            PowerState::On
+        } else {
+            PowerState::BrownedOut
+        };
+        let n = n as usize;
+        Ok(EnergyPools {
+            capacity_uj,
+            brownout_uj,
+            resume_uj: resume_uj.clamp(brownout_uj + 1, capacity_uj.max(brownout_uj + 1)),
+            baseline_nw: mw_to_nw(config.baseline_power_mw),
+            harvest: Harvest::new(&config.harvest),
+            level_uj: vec![initial; n],
+            last_us: vec![0; n],
+            spent_uj: vec![0; n],
+            harvested_uj: vec![0; n],
+            brownouts: vec![0; n],
+            state: vec![state; n],
+            totals: EnergyTotals::default(),
+        })
+    }
+
+    /// Number of pools.
+    pub fn len(&self) -> usize {
+        self.level_uj.len()
+    }
+
+    /// Whether there are no pools.
+    pub fn is_empty(&self) -> bool {
+        self.level_uj.is_empty()
+    }
+
+    /// Capacity of every pool, µJ.
+    pub fn capacity_uj(&self) -> u64 {
+        self.capacity_uj
+    }
+
+    /// The integer harvesting model.
+    pub fn harvest(&self) -> &Harvest {
+        &self.harvest
+    }
+
+    /// Brings `node` up to `now_us`: adds harvest over the elapsed time,
+    /// subtracts the baseline drain if it is on, then applies brownout or
+    /// resume. A `now_us` before the last update is ignored.
+    pub fn advance(&mut self, node: NodeId, now_us: u64) -> Transition {
+        let i = node as usize;
+        let last = self.last_us[i];
+        if now_us <= last {
+            return Transition::Unchanged;
+        }
+        self.last_us[i] = now_us;
+        let gain = self.harvest.between_uj(last, now_us);
+        let drain = match self.state[i] {
+            PowerState::On => {
+                energy_uj(self.baseline_nw, now_us) - energy_uj(self.baseline_nw, last)
+            }
+            PowerState::BrownedOut => 0,
+        };
+        self.apply(i, gain, drain);
+        self.settle(i)
+    }
+
+    /// Draws `uj` the node accounted itself (radio, CPU, crypto…) at its
+    /// last `advance`. Ignored if the node is browned out; the draw stops
+    /// at empty.
+    pub fn charge(&mut self, node: NodeId, uj: u64) -> Transition {
+        let i = node as usize;
+        if self.state[i] == PowerState::BrownedOut {
+            return Transition::Unchanged;
+        }
+        self.apply(i, 0, uj);
+        self.settle(i)
+    }
+
+    /// Level of `node` as a Q16.16 fraction of capacity in `[0, 1]`, for
+    /// `Runtime::handle_energy`.
+    pub fn level_fraction(&self, node: NodeId) -> Q {
+        let raw =
+            (u128::from(self.level_uj[node as usize]) << 16) / u128::from(self.capacity_uj.max(1));
+        Q::from_bits(raw.min(1 << 16) as i32)
+    }
+
+    /// Whether `node` is on.
+    pub fn is_on(&self, node: NodeId) -> bool {
+        self.state[node as usize] == PowerState::On
+    }
+
+    /// The power state of `node`.
+    pub fn state(&self, node: NodeId) -> PowerState {
+        self.state[node as usize]
+    }
+
+    /// Level of `node` at its last update, µJ.
+    pub fn level_uj(&self, node: NodeId) -> u64 {
+        self.level_uj[node as usize]
+    }
+
+    /// Energy `node` has drawn, µJ.
+    pub fn spent_uj(&self, node: NodeId) -> u64 {
+        self.spent_uj[node as usize]
+    }
+
+    /// Harvested energy that entered `node`'s pool, µJ.
+    pub fn harvested_uj(&self, node: NodeId) -> u64 {
+        self.harvested_uj[node as usize]
+    }
+
+    /// Brownouts of `node` so far.
+    pub fn brownouts(&self, node: NodeId) -> u32 {
+        self.brownouts[node as usize]
+    }
+
+    /// Swarm-wide totals.
+    pub fn totals(&self) -> &EnergyTotals {
+        &self.totals
+    }
+
+    /// When a browned-out `node` will have harvested back to the resume
+    /// level, counted from its last update (call after `advance(node, now)`);
+    /// `None` if it is on or harvesting can never get it there. Advancing
+    /// the node to the returned instant resumes it.
+    pub fn next_resume_at(&self, node: NodeId) -> Option<u64> {
+        let i = node as usize;
+        if self.state[i] == PowerState::On {
+            return None;
+        }
+        let need = self.resume_uj.saturating_sub(self.level_uj[i]);
+        self.harvest.time_to_harvest(self.last_us[i], need)
+    }
+
+    /// Adds `gain` and removes `drain`, clamped to `[0, capacity]`; only
+    /// energy that actually entered or left the pool is counted.
+    fn apply(&mut self, i: usize, gain: u64, drain: u64) {
+        let level = self.level_uj[i];
+        let raw = i128::from(level) + i128::from(gain) - i128::from(drain);
+        let cap = i128::from(self.capacity_uj);
+        let (stored, drawn) = if raw > cap {
+            (gain - (raw - cap) as u64, drain)
+        } else if raw < 0 {
+            (gain, drain - (-raw) as u64)
+        } else {
+            (gain, drain)
+        };
+        self.level_uj[i] = raw.clamp(0, cap) as u64;
+        self.harvested_uj[i] += stored;
+        self.spent_uj[i] += drawn;
+        self.totals.harvested_uj += stored;
+        self.totals.spent_uj += drawn;
+    }
+
+    /// Applies the brownout and resume thresholds.
+    fn settle(&mut self, i: usize) -> Transition {
+        let level = self.level_uj[i];
+        match self.state[i] {
+            PowerState::On if level <= self.brownout_uj => {
+                self.state[i] = PowerState::BrownedOut;
+                self.brownouts[i] += 1;
+                self.totals.brownouts += 1;
+                Transition::BrownedOut
+            }
+            PowerState::BrownedOut if level >= self.resume_uj => {
+                self.state[i] = PowerState::On;
+                Transition::Resumed
+            }
+            _ => Transition::Unchanged,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: u64 = 1_000_000;
+
+    fn pools(n: u32, f: impl FnOnce(&mut EnergyConfig)) -> EnergyPools {
+        let mut c = EnergyConfig::default();
+        f(&mut c);
+        EnergyPools::new(&c, n).unwrap()
+    }
+
+    fn assert_balanced(p: &EnergyPools, node: NodeId, initial_uj: u64) {
+        let lhs = p.level_uj(node) + p.spent_uj(node);
+        assert_eq!(lhs, initial_uj + p.harvested_uj(node), "balance of {node}");
+    }
+
+    #[test]
+    fn constant_harvest_integrates_exactly_whatever_the_steps() {
+        let mut p = pools(2, |c| {
+            c.capacity_j = 100.0;
+            c.initial_fraction = 0.5;
+            c.harvest = HarvestConfig::Constant { power_mw: 1.5 };
+        });
+        // Node 0 in one step, node 1 in 1000 irregular steps: 1.5 mW over
+        // 3.7 s is 5550 µJ exactly for both.
+        p.advance(0, 3_700_000);
+        for t in (1..=1000_u64).map(|k| k * 3_700) {
+            p.advance(1, t);
+        }
+        for node in 0..2 {
+            assert_eq!(p.harvested_uj(node), 5_550);
+            assert_eq!(p.level_uj(node), 50_000_000 + 5_550);
+            assert_balanced(&p, node, 50_000_000);
+        }
+        assert_eq!(p.totals().harvested_uj, 11_100);
+    }
+
+    #[test]
+    fn solar_is_dark_at_night_and_yields_the_daily_integral() {
+        let mut p = pools(1, |c| {
+            c.capacity_j = 1e9;
+            c.initial_fraction = 0.0;
+            c.resume_fraction = 1.0;
+            c.harvest = HarvestConfig::Solar {
+                peak_power_mw: 1000.0,
+                day_length_s: 86_400,
+                daylight_fraction: 0.5,
+                phase_s: 0,
+            };
+        });
+        let h = *p.harvest();
+        // Night is [43 200 s, 86 400 s): nothing.
+        assert_eq!(h.between_uj(43_200 * S, 86_400 * S), 0);
+        assert_eq!(h.between_uj(50_000 * S, 60_000 * S), 0);
+        // One day at 1 W peak over 12 h of light: 1 W · 2 · 43 200 s / π.
+        let want = 2.0 * 43_200.0 / std::f64::consts::PI * 1e6;
+        p.advance(0, 86_400 * S);
+        let got = p.harvested_uj(0) as f64;
+        assert!((got - want).abs() / want < 1e-7, "{got} vs {want}");
+        // Morning and afternoon are symmetric to the µJ.
+        let morning = h.between_uj(0, 21_600 * S);
+        let afternoon = h.between_uj(21_600 * S, 43_200 * S);
+        assert!(morning.abs_diff(afternoon) <= 1);
+        // Ten days give ten times one day exactly.
+        assert_eq!(
+            h.cumulative_uj(10 * 86_400 * S),
+            10 * h.cumulative_uj(86_400 * S)
+        );
+    }
+
+    #[test]
+    fn solar_phase_shifts_the_day() {
+        let h = Harvest::new(&HarvestConfig::Solar {
+            peak_power_mw: 10.0,
+            day_length_s: 100,
+            daylight_fraction: 0.25,
+            phase_s: 50,
+        });
+        // The run starts 50 s after sunrise, i.e. at night: dark until t = 50 s.
+        assert_eq!(h.cumulative_uj(50 * S), 0);
+        assert!(h.between_uj(50 * S, 75 * S) > 0);
+        assert_eq!(h.between_uj(75 * S, 150 * S), 0);
+    }
+
+    #[test]
+    fn brownout_then_resume_at_the_predicted_instant() {
+        let mut p = pools(1, |c| {
+            c.capacity_j = 10.0;
+            c.initial_fraction = 0.2;
+            c.brownout_fraction = 0.1;
+            c.resume_fraction = 0.5;
+            c.harvest = HarvestConfig::Constant { power_mw: 1.0 };
+        });
+        let ulp = (p.level_fraction(0) - Q::from_num(0.2)).abs();
+        assert!(ulp <= Q::DELTA, "{ulp}");
+        assert_eq!(p.next_resume_at(0), None);
+        p.advance(0, S);
+        assert_eq!(p.charge(0, 1_501_000), Transition::BrownedOut);
+        assert!(!p.is_on(0));
+        assert_eq!(p.charge(0, 1), Transition::Unchanged);
+        // Level 0.5 J; resume at 5 J: 4.5 J at 1 mW is 4500 s after t = 1 s.
+        let at = p.next_resume_at(0).unwrap();
+        assert_eq!(at, 4_501 * S);
+        assert_eq!(p.advance(0, at - 1), Transition::Unchanged);
+        assert_eq!(p.advance(0, at), Transition::Resumed);
+        assert!(p.is_on(0));
+        assert_eq!((p.brownouts(0), p.totals().brownouts), (1, 1));
+        assert_balanced(&p, 0, 2_000_000);
+    }
+
+    #[test]
+    fn solar_resume_prediction_holds_across_nights() {
+        let mut p = pools(1, |c| {
+            c.capacity_j = 2000.0;
+            c.initial_fraction = 0.01;
+            c.resume_fraction = 0.9;
+            c.harvest = HarvestConfig::Solar {
+                peak_power_mw: 10.0,
+                day_length_s: 86_400,
+                daylight_fraction: 0.5,
+                phase_s: 0,
+            };
+        });
+        p.charge(0, 20_000_000);
+        let at = p.next_resume_at(0).unwrap();
+        // ~275 J per day: about 6.5 days to gather 1800 J.
+        assert!(at > 6 * 86_400 * S && at < 7 * 86_400 * S, "{at}");
+        assert_eq!(p.advance(0, at - 1), Transition::Unchanged);
+        assert_eq!(p.advance(0, at), Transition::Resumed);
+    }
+
+    #[test]
+    fn without_harvest_a_browned_out_node_never_resumes() {
+        let mut p = pools(1, |c| c.capacity_j = 1.0);
+        assert_eq!(p.charge(0, 5_000_000), Transition::BrownedOut);
+        assert_eq!((p.level_uj(0), p.spent_uj(0)), (0, 1_000_000));
+        assert_eq!(p.next_resume_at(0), None);
+        assert_eq!(p.advance(0, u64::MAX / 4), Transition::Unchanged);
+        assert!(!p.is_on(0));
+    }
+
+    #[test]
+    fn baseline_drain_browns_out_and_stops() {
+        let mut p = pools(1, |c| {
+            c.capacity_j = 1.0;
+            c.baseline_power_mw = 1.0;
+        });
+        assert_eq!(p.advance(0, 999 * S), Transition::Unchanged);
+        assert_eq!(p.level_uj(0), 1_000);
+        assert_eq!(p.advance(0, 1_001 * S), Transition::BrownedOut);
+        p.advance(0, 5_000 * S);
+        assert_eq!((p.level_uj(0), p.spent_uj(0)), (0, 1_000_000));
+    }
+
+    #[test]
+    fn level_fraction_is_q16_in_unit_interval() {
+        let mut p = pools(1, |c| c.initial_fraction = 0.5);
+        assert_eq!(p.level_fraction(0), Q::from_num(0.5));
+        let full = pools(1, |_| {});
+        assert_eq!(full.level_fraction(0), Q::ONE);
+        p.charge(0, u64::MAX);
+        assert_eq!(p.level_fraction(0), Q::ZERO);
+    }
+
+    #[test]
+    fn validation_catches_bad_values_and_inconsistency() {
+        let c = EnergyConfig {
+            capacity_j: -1.0,
+            brownout_fraction: 0.3,
+            resume_fraction: 0.3,
+            harvest: HarvestConfig::Solar {
+                peak_power_mw: -2.0,
+                day_length_s: 0,
+                daylight_fraction: 1.5,
+                phase_s: 0,
+            },
+            ..EnergyConfig::default()
+        };
+        let Err(EnergyError::Invalid(v)) = EnergyPools::new(&c, 1) else {
+            panic!("must be invalid")
+        };
+        let keys: Vec<&str> = v.iter().map(|x| x.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "capacity_j",
+                "harvest.peak_power_mw",
+                "harvest.day_length_s",
+                "harvest.daylight_fraction",
+                "harvest.phase_s",
+                "resume_fraction"
+            ]
+        );
+        assert!(v[5].expected.contains("greater than brownout_fraction"));
+    }
+
+    #[test]
+    fn toml_harvest_tables_parse() {
+        let c: EnergyConfig = toml::from_str(
+            "capacity_j = 100.0\n[harvest]\nkind = \"solar\"\npeak_power_mw = 50.0\n",
+        )
+        .unwrap();
+        let HarvestConfig::Solar {
+            day_length_s,
+            daylight_fraction,
+            ..
+        } = c.harvest
+        else {
+            panic!("solar expected")
+        };
+        assert_eq!((day_length_s, daylight_fraction), (86_400, 0.5));
+        let bad = "[harvest]\nkind = \"constant\"\npower_mw = 1.0\npeak = 2.0\n";
+        assert!(toml::from_str::<EnergyConfig>(bad).is_err());
+        assert!(toml::from_str::<EnergyConfig>("capacity = 1.0").is_err());
+    }
+}
