@@ -30,6 +30,9 @@
 //! | [`rng`] | seeded ChaCha streams per (seed, node, purpose) |
 //! | [`model`] | the [`model::Predictor`] trait and the NLMS linear neuron |
 //! | [`regime`] | entropy signal and the Calm → PreStorm → Storm machine |
+//! | [`gossip`] | the utility gate: when to broadcast, per regime |
+//! | [`power`] | energy costs of a node's own work, the energy meter |
+//! | [`node`] | [`node::Node`]: the full runtime behind [`runtime::Runtime`] |
 //! | [`runtime`] | the sans-IO [`runtime::Runtime`] trait the hosts drive |
 //! | [`digest`] | the canonical determinism digest |
 //! | [`wire`] | frames on the air: encoding, checksums, fragmentation |
@@ -44,7 +47,10 @@ extern crate alloc;
 
 pub mod aggregate;
 pub mod digest;
+pub mod gossip;
 pub mod model;
+pub mod node;
+pub mod power;
 pub mod q;
 pub mod regime;
 pub mod reputation;

@@ -8,7 +8,17 @@
 //! `dataset`, driven by the `engine`) → `metrics` → `output`.
 #![deny(missing_docs)]
 
+pub mod aggregation_config;
+pub mod cli;
 pub mod dataset;
 pub mod energy;
+pub mod engine;
+pub mod inflight;
+pub mod metrics;
+pub mod node_config;
+pub mod output;
 pub mod radio;
+pub mod runner;
+pub mod scenario;
 pub mod validate;
+pub mod world;

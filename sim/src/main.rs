@@ -1,1 +1,5 @@
-fn main() {}
+//! `raas`: run, validate and list RaaS scenarios. See `raas --help`.
+
+fn main() -> std::process::ExitCode {
+    sim::cli::main()
+}

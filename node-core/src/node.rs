@@ -1,0 +1,640 @@
+//! `Node`: the RaaS node runtime, tying model, regime, gossip, aggregation
+//! and reputation together behind the sans-IO [`Runtime`] trait.
+//!
+//! ## A node's life, in order
+//!
+//! * **Sample** (`handle_sample`): predict, observe (train by NLMS on the
+//!   error), update the error entropy and the regime; in the paper's mode the
+//!   step size follows the regime (α_calm 0.01, PreStorm 0.05, α_storm 0.2,
+//!   PAPER.md §1.1).
+//! * **Frame** (`handle_frame`): parse (never panics); model updates from
+//!   non-banned peers go to the round's inbox, the latest per sender, at most
+//!   `inbox_max` senders (more are counted and dropped).
+//! * **Round boundary** (`handle_wake` at `k · round_period + offset`):
+//!   ask the utility gate ([`crate::gossip`]) whether to broadcast, and if
+//!   so queue the locally trained model for `poll_transmit`.
+//! * **Aggregation** (`collect_window` later): aggregate the own model with
+//!   the inbox by the configured rule, using each peer's reputation; update
+//!   reputations from each peer's agreement with the aggregate; adopt the
+//!   aggregate; clear the inbox. Broadcasting the trained model and
+//!   aggregating one window later means every exchanged model carries its
+//!   sender's training of the whole round; aggregating first and then
+//!   broadcasting the aggregate would send back stale models and undo
+//!   most of each round's learning.
+//!
+//! Every action is charged to the node's [`EnergyMeter`] with the configured
+//! [`EnergyCosts`]. All state is allocated at construction; no input
+//! allocates.
+
+use alloc::vec;
+use alloc::vec::Vec;
+use core::fmt;
+
+use crate::aggregate::{
+    self, AdaptiveAggregator, AdaptiveConfig, Aggregator, Contribution, Rule, Scratch,
+};
+use crate::gossip::{self, GateInput, GossipConfig};
+use crate::model::{self, LinearNeuron, LinearNeuronConfig, Predictor};
+use crate::power::{EnergyCosts, EnergyMeter};
+use crate::q::{self, Q};
+use crate::regime::{self, DetectorConfig, EntropyConfig, EntropySignal, RegimeDetector};
+use crate::reputation::{self, ReputationConfig, ReputationTable};
+use crate::runtime::{
+    Destination, FrameKind, NodeId, Runtime, RxError, SnapshotError, Telemetry, Transmit,
+};
+use crate::time::{Duration, Instant};
+use crate::wire::{self, Encoding, FrameRepr, Message, ModelUpdateRepr, Reassembler};
+
+/// Largest inbox (peer updates kept per round).
+pub const INBOX_MAX: usize = 64;
+
+/// Frames a node reassembles concurrently (allocated on the first fragment).
+pub const REASSEMBLY_SLOTS: usize = 2;
+
+/// Everything a node is configured with. Defaults are the paper's where it
+/// states a value (see each field).
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodeConfig {
+    /// This node's id.
+    pub id: NodeId,
+    /// The run's seed (random streams are keyed by it and `id`).
+    pub seed: u64,
+    /// Swarm size, for the adaptive reputation exponent.
+    pub swarm_size: u32,
+    /// The predictor.
+    pub model: LinearNeuronConfig,
+    /// Step size per regime `[Calm, PreStorm, Storm]`, or `None` to keep
+    /// `model.step_size` fixed. Default the paper's α: 0.01 / 0.05 / 0.2.
+    pub step_size_by_regime: Option<[Q; 3]>,
+    /// The error-entropy signal.
+    pub entropy: EntropyConfig,
+    /// The regime detector.
+    pub detector: DetectorConfig,
+    /// Length of a gossip round. Default 10 s.
+    pub round_period: Duration,
+    /// Offset of this node's round boundaries. Default 0.
+    pub round_offset: Duration,
+    /// Time between a round boundary (when models are broadcast) and the
+    /// aggregation of what arrived; must exceed the radio's latency and be
+    /// shorter than the round. Default 500 ms.
+    pub collect_window: Duration,
+    /// Broadcast gate.
+    pub gossip: GossipConfig,
+    /// Aggregation rule. Default: coordinate-wise trimmed mean, β = 0.2,
+    /// over the peers not banned (the paper's §III-E rule with a trim
+    /// fraction in place of its oracle attacker count).
+    pub aggregation: AggregationConfig,
+    /// Reputation rule.
+    pub reputation: ReputationConfig,
+    /// How model words travel. Default raw Q16.16.
+    pub encoding: Encoding,
+    /// Most peer updates kept per round, `1..=64`. Default 32.
+    pub inbox_max: u8,
+    /// Energy per action.
+    pub costs: EnergyCosts,
+}
+
+impl Default for NodeConfig {
+    fn default() -> NodeConfig {
+        NodeConfig {
+            id: 0,
+            seed: 0,
+            swarm_size: 1,
+            model: LinearNeuronConfig::default(),
+            step_size_by_regime: Some([q::ratio(1, 100), q::ratio(5, 100), q::ratio(2, 10)]),
+            entropy: EntropyConfig::default(),
+            detector: DetectorConfig::default(),
+            round_period: Duration::from_secs(10),
+            round_offset: Duration::ZERO,
+            collect_window: Duration::from_millis(500),
+            gossip: GossipConfig::default(),
+            aggregation: AggregationConfig::default(),
+            reputation: ReputationConfig::default(),
+            encoding: Encoding::Raw,
+            inbox_max: 32,
+            costs: EnergyCosts::default(),
+        }
+    }
+}
+
+/// Which aggregator a node runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AggregationConfig {
+    /// A stateless rule.
+    Rule(Rule),
+    /// Trimmed mean while young, reputation-weighted once mature.
+    Adaptive(AdaptiveConfig),
+}
+
+impl Default for AggregationConfig {
+    fn default() -> AggregationConfig {
+        AggregationConfig::Rule(Rule::TrimmedMean(aggregate::TrimConfig::default()))
+    }
+}
+
+enum NodeAggregator {
+    Rule(Rule),
+    Adaptive(AdaptiveAggregator),
+}
+
+impl NodeAggregator {
+    fn new(
+        config: AggregationConfig,
+        dim: usize,
+    ) -> Result<NodeAggregator, aggregate::ConfigError> {
+        match config {
+            AggregationConfig::Rule(rule) => {
+                rule.validate()?;
+                Ok(NodeAggregator::Rule(rule))
+            }
+            AggregationConfig::Adaptive(c) => {
+                Ok(NodeAggregator::Adaptive(AdaptiveAggregator::new(c, dim)?))
+            }
+        }
+    }
+
+    fn aggregator(&mut self) -> &mut dyn Aggregator {
+        match self {
+            NodeAggregator::Rule(rule) => rule,
+            NodeAggregator::Adaptive(adaptive) => adaptive,
+        }
+    }
+}
+
+/// Why a [`NodeConfig`] was refused.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ConfigError {
+    /// The model configuration is invalid.
+    Model(model::ConfigError),
+    /// The entropy or detector configuration is invalid.
+    Regime(regime::ConfigError),
+    /// The aggregation configuration is invalid.
+    Aggregate(aggregate::ConfigError),
+    /// The reputation configuration is invalid.
+    Reputation(reputation::ReputationError),
+    /// `round_period` is zero.
+    RoundPeriodZero,
+    /// `inbox_max` is outside `1..=64`.
+    InboxOutOfRange,
+    /// `collect_window` is zero or not shorter than the round.
+    CollectWindowOutOfRange,
+    /// A per-regime step size is outside the model's range.
+    StepSizeOutOfRange,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::Model(e) => write!(f, "model: {e}"),
+            ConfigError::Regime(e) => write!(f, "regime: {e}"),
+            ConfigError::Aggregate(e) => write!(f, "aggregation: {e}"),
+            ConfigError::Reputation(e) => write!(f, "reputation: {e}"),
+            ConfigError::RoundPeriodZero => f.write_str("round period must be > 0"),
+            ConfigError::InboxOutOfRange => f.write_str("inbox_max must be in 1..=64"),
+            ConfigError::CollectWindowOutOfRange => {
+                f.write_str("collect window must be > 0 and shorter than the round")
+            }
+            ConfigError::StepSizeOutOfRange => f.write_str("per-regime step size out of range"),
+        }
+    }
+}
+
+/// Counters of a node's protocol work (beyond [`Telemetry`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NodeCounters {
+    /// Model updates accepted into an inbox.
+    pub updates_accepted: u32,
+    /// Updates dropped because the inbox was full.
+    pub updates_dropped_full: u32,
+    /// Updates refused (banned sender, wrong dimension, delta).
+    pub updates_refused: u32,
+    /// Rounds in which the node broadcast.
+    pub broadcasts: u32,
+    /// Rounds in which the gate kept the node silent.
+    pub silent_rounds: u32,
+    /// Rounds whose aggregation failed (e.g. too few for the rule) and kept
+    /// the own model.
+    pub aggregation_skipped: u32,
+    /// Elementary aggregation operations (comparisons + multiply-adds).
+    pub aggregation_ops: u64,
+    /// Peers the reputation table could not track (full of banned peers).
+    pub reputation_refused: u32,
+}
+
+/// The round's received updates: one slot per sender, flat storage.
+#[derive(Clone, Debug)]
+struct Inbox {
+    peers: Vec<NodeId>,
+    words: Vec<Q>,
+    dim: usize,
+    capacity: usize,
+}
+
+impl Inbox {
+    fn new(capacity: usize, dim: usize) -> Inbox {
+        Inbox {
+            peers: Vec::with_capacity(capacity),
+            words: vec![q::ZERO; capacity * dim],
+            dim,
+            capacity,
+        }
+    }
+
+    /// Stores `weights` from `peer`, replacing an earlier one of the round.
+    /// Returns false when full.
+    fn put(&mut self, peer: NodeId, weights: &[Q]) -> bool {
+        debug_assert_eq!(weights.len(), self.dim);
+        let slot = match self.peers.iter().position(|p| *p == peer) {
+            Some(slot) => slot,
+            None if self.peers.len() < self.capacity => {
+                self.peers.push(peer);
+                self.peers.len() - 1
+            }
+            None => return false,
+        };
+        self.words[slot * self.dim..(slot + 1) * self.dim].copy_from_slice(weights);
+        true
+    }
+
+    fn get(&self, slot: usize) -> &[Q] {
+        &self.words[slot * self.dim..(slot + 1) * self.dim]
+    }
+
+    fn clear(&mut self) {
+        self.peers.clear();
+    }
+}
+
+/// The RaaS node runtime.
+pub struct Node {
+    config: NodeConfig,
+    model: LinearNeuron,
+    entropy: EntropySignal,
+    detector: RegimeDetector,
+    reputation: ReputationTable,
+    aggregator: NodeAggregator,
+    scratch: Scratch,
+    inbox: Inbox,
+    reassembler: Option<Reassembler>,
+    outbox: Vec<u8>,
+    outbox_len: usize,
+    outbox_next: u8,
+    frame_id: u16,
+    scratch_weights: Vec<Q>,
+    energy_level: Q,
+    next_round_at: Instant,
+    aggregate_at: Option<Instant>,
+    round: u32,
+    pending_update: bool,
+    meter: EnergyMeter,
+    telemetry: Telemetry,
+    counters: NodeCounters,
+    residual_sq: Q,
+}
+
+impl Node {
+    /// A node at time zero with the given configuration.
+    pub fn new(config: NodeConfig) -> Result<Node, ConfigError> {
+        if config.round_period == Duration::ZERO {
+            return Err(ConfigError::RoundPeriodZero);
+        }
+        if config.collect_window == Duration::ZERO || config.collect_window >= config.round_period {
+            return Err(ConfigError::CollectWindowOutOfRange);
+        }
+        if config.inbox_max == 0 || usize::from(config.inbox_max) > INBOX_MAX {
+            return Err(ConfigError::InboxOutOfRange);
+        }
+        let model = LinearNeuron::new(config.model).map_err(ConfigError::Model)?;
+        let entropy = EntropySignal::new(config.entropy).map_err(ConfigError::Regime)?;
+        let detector = RegimeDetector::new(config.detector).map_err(ConfigError::Regime)?;
+        let reputation =
+            ReputationTable::new(config.reputation).map_err(ConfigError::Reputation)?;
+        let dim = model.dim();
+        let aggregator =
+            NodeAggregator::new(config.aggregation, dim).map_err(ConfigError::Aggregate)?;
+        let scratch = Scratch::with_capacity(usize::from(config.inbox_max) + 1);
+        let mut node = Node {
+            inbox: Inbox::new(usize::from(config.inbox_max), dim),
+            reassembler: None,
+            outbox: vec![0; wire::update::FIXED_LEN + 4 * dim + wire::HEADER_LEN + wire::CRC_LEN],
+            outbox_len: 0,
+            outbox_next: 0,
+            frame_id: 0,
+            scratch_weights: vec![q::ZERO; dim],
+            energy_level: q::ONE,
+            next_round_at: Instant::ZERO + config.round_offset + config.round_period,
+            aggregate_at: None,
+            round: 0,
+            pending_update: false,
+            meter: EnergyMeter::default(),
+            telemetry: Telemetry::default(),
+            counters: NodeCounters::default(),
+            residual_sq: q::ZERO,
+            model,
+            entropy,
+            detector,
+            reputation,
+            aggregator,
+            scratch,
+            config,
+        };
+        node.apply_step_size()?;
+        Ok(node)
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &NodeConfig {
+        &self.config
+    }
+
+    /// Protocol counters.
+    pub fn counters(&self) -> &NodeCounters {
+        &self.counters
+    }
+
+    /// The reputation table.
+    pub fn reputation(&self) -> &ReputationTable {
+        &self.reputation
+    }
+
+    fn apply_step_size(&mut self) -> Result<(), ConfigError> {
+        if let Some(steps) = self.config.step_size_by_regime {
+            let step = steps[self.detector.regime() as usize];
+            self.model
+                .set_step_size(step)
+                .map_err(|_| ConfigError::StepSizeOutOfRange)?;
+        }
+        Ok(())
+    }
+
+    /// Round boundary: ask the gate, and queue the locally trained model
+    /// for broadcast; aggregation follows one collection window later.
+    fn begin_round(&mut self, now: Instant) {
+        self.round = self.round.wrapping_add(1);
+        let input = GateInput {
+            regime: self.detector.regime(),
+            entropy: self.telemetry.entropy,
+            reputation: q::ONE,
+            energy_level: self.energy_level,
+        };
+        if gossip::should_broadcast(&self.config.gossip, &input) {
+            self.pending_update = true;
+            self.counters.broadcasts += 1;
+        } else {
+            self.counters.silent_rounds += 1;
+        }
+        self.aggregate_at = Some(now + self.config.collect_window);
+    }
+
+    /// End of the collection window: aggregate what arrived, score peers.
+    fn end_round(&mut self) {
+        self.aggregate_at = None;
+        self.aggregate_inbox();
+        self.inbox.clear();
+        // Rounds strictly increase, so this cannot fail.
+        let _ = self.reputation.end_round(self.round);
+        self.telemetry.rounds = self.round;
+    }
+
+    /// Aggregates the own model with the inbox and adopts the result.
+    fn aggregate_inbox(&mut self) {
+        if self.inbox.peers.is_empty() {
+            return;
+        }
+        self.meter.spend(u64::from(self.config.costs.aggregate_uj));
+        let own = Contribution {
+            peer: self.config.id,
+            weights: self.model.weights(),
+            reputation: q::ONE,
+        };
+        let mut contributions: Vec<Contribution<'_>> =
+            Vec::with_capacity(self.inbox.peers.len() + 1);
+        contributions.push(own);
+        for (slot, peer) in self.inbox.peers.iter().enumerate() {
+            let reputation = self
+                .reputation
+                .score(*peer)
+                .unwrap_or(self.config.reputation.initial);
+            contributions.push(Contribution {
+                peer: *peer,
+                weights: self.inbox.get(slot),
+                reputation,
+            });
+        }
+        let result = self.aggregator.aggregator().aggregate(
+            &contributions,
+            &mut self.scratch,
+            &mut self.scratch_weights,
+        );
+        match result {
+            Ok(stats) => {
+                self.counters.aggregation_ops += stats.ops;
+                for contribution in &contributions[1..] {
+                    // A full table of banned peers refuses newcomers: counted, harmless.
+                    if self
+                        .reputation
+                        .observe(
+                            contribution.peer,
+                            contribution.weights,
+                            &self.scratch_weights,
+                        )
+                        .is_err()
+                    {
+                        self.counters.reputation_refused += 1;
+                    }
+                }
+                let limit = self.model.weight_limit();
+                for w in self.scratch_weights.iter_mut() {
+                    *w = q::clamp(*w, -limit, limit);
+                }
+                self.model
+                    .set_weights(&self.scratch_weights)
+                    .expect("clamped aggregate of the right dimension");
+            }
+            Err(_) => self.counters.aggregation_skipped += 1,
+        }
+    }
+
+    fn accept_update(&mut self, sender: NodeId, update: &ModelUpdateRepr) -> Result<(), RxError> {
+        if sender == self.config.id || self.reputation.is_banned(sender) || update.delta {
+            self.counters.updates_refused += 1;
+            return Err(RxError::Refused);
+        }
+        let words = update.words.as_slice();
+        if words.len() != self.model.dim() {
+            self.counters.updates_refused += 1;
+            return Err(RxError::Refused);
+        }
+        if self.inbox.put(sender, words) {
+            self.counters.updates_accepted += 1;
+            Ok(())
+        } else {
+            self.counters.updates_dropped_full += 1;
+            Err(RxError::Refused)
+        }
+    }
+
+    fn accept(&mut self, frame: &FrameRepr) -> Result<(), RxError> {
+        match &frame.message {
+            Message::ModelUpdate(update) => self.accept_update(frame.sender, update),
+            // Reports, audits and proofs arrive with the integrity issues;
+            // heartbeats carry nothing the node acts on yet.
+            _ => Ok(()),
+        }
+    }
+
+    /// Feeds a fragment to the reassembler (created on the first fragment,
+    /// so nodes whose frames fit the MTU never pay its buffers).
+    fn accept_fragment(&mut self, now: Instant, bytes: &[u8]) -> Result<(), RxError> {
+        let reassembler = self.reassembler.get_or_insert_with(|| {
+            Reassembler::new(REASSEMBLY_SLOTS, wire::reassembly::DEFAULT_TIMEOUT)
+        });
+        match reassembler.push(now, bytes)? {
+            Some(frame) => {
+                let parsed = FrameRepr::parse(frame)?;
+                self.accept(&parsed)
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Encodes the pending update into the outbox.
+    fn encode_update(&mut self) -> Option<usize> {
+        let update = ModelUpdateRepr {
+            regime: self.detector.regime(),
+            encoding: self.config.encoding,
+            delta: false,
+            base_round: self.round,
+            residual: self.residual(),
+            words: wire::Words::from_slice(self.model.weights())?,
+        };
+        let frame = FrameRepr {
+            sender: self.config.id,
+            round: self.round,
+            message: Message::ModelUpdate(update),
+        };
+        frame.emit(&mut self.outbox).ok()
+    }
+
+    fn residual(&self) -> Q {
+        q::sqrt(self.residual_sq)
+    }
+}
+
+impl Runtime for Node {
+    fn handle_sample(&mut self, _now: Instant, sample: Q) {
+        let prediction = self.model.predict();
+        let error = self.model.observe(sample);
+        let reading = self.entropy.update(error);
+        let regime = self.detector.update(reading);
+        if regime != self.telemetry.regime {
+            self.telemetry.regime = regime;
+            self.apply_step_size()
+                .expect("per-regime step sizes validated at construction");
+        }
+        // Residual: EMA (1/16) of the squared error, for the update's residual field.
+        let sq = q::mul(error, error);
+        self.residual_sq += q::mul(sq - self.residual_sq, q::ratio(1, 16));
+        self.meter.spend(u64::from(self.config.costs.sample_uj));
+        self.telemetry.last_prediction = prediction;
+        self.telemetry.last_error = error;
+        self.telemetry.samples += 1;
+        self.telemetry.entropy = reading.raw;
+    }
+
+    fn handle_frame(&mut self, now: Instant, frame: &[u8]) -> Result<(), RxError> {
+        self.meter
+            .spend_bytes(frame.len(), self.config.costs.rx_uj_per_byte);
+        let result = if frame.get(1) == Some(&wire::FRAGMENT_KIND) {
+            self.accept_fragment(now, frame)
+        } else {
+            FrameRepr::parse(frame).and_then(|parsed| self.accept(&parsed))
+        };
+        if result.is_err() {
+            self.telemetry.frames_rejected += 1;
+        }
+        result
+    }
+
+    fn handle_wake(&mut self, now: Instant) {
+        if self.aggregate_at.is_some_and(|at| now >= at) {
+            self.end_round();
+        }
+        if now < self.next_round_at {
+            return;
+        }
+        if self.aggregate_at.is_some() {
+            // A wake so late that the window and the next boundary passed
+            // together: close the old round first.
+            self.end_round();
+        }
+        self.begin_round(now);
+        // Skip boundaries a sleeping host missed (at most one round runs).
+        let period_us = self.config.round_period.as_micros();
+        let behind_us = (now - self.next_round_at).as_micros();
+        self.next_round_at += Duration::from_micros((behind_us / period_us + 1) * period_us);
+        debug_assert!(self.next_round_at > now);
+    }
+
+    fn handle_energy(&mut self, _now: Instant, level: Q) {
+        self.energy_level = q::clamp(level, q::ZERO, q::ONE);
+    }
+
+    fn poll_transmit(&mut self, _now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+        if self.pending_update {
+            self.pending_update = false;
+            self.outbox_len = self.encode_update()?;
+            self.outbox_next = 0;
+            self.frame_id = self.frame_id.wrapping_add(1);
+        }
+        if self.outbox_len == 0 {
+            return None;
+        }
+        let frame = &self.outbox[..self.outbox_len];
+        let mut pieces = wire::Fragmenter::new(frame, buf.len(), self.frame_id).ok()?;
+        // Bounded: at most MAX_FRAGMENTS pieces; earlier ones are re-emitted
+        // into `buf` and overwritten, which keeps the node free of a
+        // per-frame cursor object.
+        let mut len = 0;
+        for _ in 0..=self.outbox_next {
+            len = pieces.emit_next(buf).ok()??;
+        }
+        self.outbox_next += 1;
+        if pieces.remaining() == 0 {
+            self.outbox_len = 0;
+        }
+        self.meter
+            .spend_bytes(len, self.config.costs.tx_uj_per_byte);
+        Some(Transmit {
+            len,
+            kind: FrameKind::ModelUpdate,
+            destination: Destination::Broadcast,
+        })
+    }
+
+    fn poll_at(&self) -> Option<Instant> {
+        Some(match self.aggregate_at {
+            Some(at) => at.min(self.next_round_at),
+            None => self.next_round_at,
+        })
+    }
+
+    fn telemetry(&self) -> Telemetry {
+        Telemetry {
+            energy_used_uj: self.meter.used_uj(),
+            ..self.telemetry
+        }
+    }
+
+    fn weights(&self) -> &[Q] {
+        self.model.weights()
+    }
+
+    fn snapshot(&self, _buf: &mut [u8]) -> Result<usize, SnapshotError> {
+        Err(SnapshotError::Unsupported)
+    }
+
+    fn restore(&mut self, _bytes: &[u8]) -> Result<(), SnapshotError> {
+        Err(SnapshotError::Unsupported)
+    }
+}

@@ -1,0 +1,262 @@
+//! `[node.aggregation]` and `[node.reputation]`: how a node combines its
+//! peers' models and scores them, as scenario keys.
+//!
+//! Defaults are node-core's: the paper's trimmed mean (β = 0.2) over peers
+//! that are not banned, and the paper's EMA reputation (γ = 0.05, start 0.5,
+//! ban below 0.2, agreement = RMS distance to the aggregate ≤ 0.3).
+
+use node_core::aggregate::{
+    AdaptiveConfig, KrumConfig, Maturity, Rule, TrimConfig, WeightedConfig,
+};
+use node_core::node::AggregationConfig as CoreAggregation;
+use node_core::reputation::{self, InfluenceCap, ReputationConfig as CoreReputation, UpdateRule};
+use serde::Deserialize;
+
+use crate::node_config::q;
+use crate::validate::{Validate, Validator};
+
+/// The aggregation rule.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleKind {
+    /// Plain mean.
+    Mean,
+    /// Coordinate-wise trimmed mean (default).
+    #[default]
+    TrimmedMean,
+    /// Coordinate-wise median.
+    Median,
+    /// Krum: the single update closest to its neighbours.
+    Krum,
+    /// Multi-Krum: mean of the `multi_krum_m` best-scored updates.
+    MultiKrum,
+    /// Reputation-weighted mean with capped shares.
+    ReputationWeighted,
+    /// Trimmed mean while young, reputation-weighted once mature.
+    Adaptive,
+}
+
+/// The cap on a peer's share in the reputation-weighted mean.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum CapKind {
+    /// share ≤ 0.8·rep³ (the paper's rule; default).
+    #[default]
+    Paper,
+    /// share ≤ min(rep³, 0.8) (the seed code's).
+    SeedMin,
+    /// No cap.
+    None,
+}
+
+/// When the adaptive aggregator counts the swarm as mature.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum MaturityKind {
+    /// After `mature_rounds` rounds whose aggregate moved ≤ `converge_epsilon`.
+    #[default]
+    Convergence,
+    /// The seed code's rule (≥ 3 banned and ≤ 1 % banned).
+    Seed,
+}
+
+/// `[node.aggregation]` keys.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AggregationConfig {
+    /// The rule.
+    pub rule: RuleKind,
+    /// Fraction trimmed from each end per coordinate, [0, 0.5].
+    pub trim_fraction: f64,
+    /// Krum's assumed number of Byzantine contributions f.
+    pub krum_f: u32,
+    /// Multi-Krum's number of selected updates m.
+    pub multi_krum_m: u32,
+    /// Exponent e of the weight rep^e, or 0 for the paper's adaptive
+    /// exponent by swarm size (2 below 20 nodes, 3 up to 50, 3.5 above).
+    pub exponent: f64,
+    /// Share cap of the reputation-weighted mean.
+    pub cap: CapKind,
+    /// Contributions with reputation below this are left out, [0, 1].
+    pub min_reputation: f64,
+    /// Maturity rule of the adaptive aggregator.
+    pub maturity: MaturityKind,
+    /// Largest per-coordinate move of a converged round.
+    pub converge_epsilon: f64,
+    /// Converged rounds in a row before the swarm is mature.
+    pub mature_rounds: u32,
+}
+
+impl Default for AggregationConfig {
+    fn default() -> AggregationConfig {
+        AggregationConfig {
+            rule: RuleKind::TrimmedMean,
+            trim_fraction: 0.2,
+            krum_f: 1,
+            multi_krum_m: 3,
+            exponent: 0.0,
+            cap: CapKind::Paper,
+            min_reputation: 0.0,
+            maturity: MaturityKind::Convergence,
+            converge_epsilon: 0.01,
+            mature_rounds: 30,
+        }
+    }
+}
+
+impl AggregationConfig {
+    /// The node-core aggregation of a swarm of `swarm_size` nodes.
+    pub fn to_core(&self, swarm_size: u32) -> CoreAggregation {
+        let trim = TrimConfig {
+            beta_bp: (self.trim_fraction * 10_000.0).round() as u32,
+        };
+        let exponent = if self.exponent == 0.0 {
+            reputation::adaptive_exponent(swarm_size)
+        } else {
+            q(self.exponent)
+        };
+        let cap = match self.cap {
+            CapKind::Paper => InfluenceCap::PaperScaledCube,
+            CapKind::SeedMin => InfluenceCap::SeedMinCube,
+            CapKind::None => InfluenceCap::Uncapped,
+        };
+        let weighted = WeightedConfig {
+            exponent,
+            cap,
+            min_reputation: q(self.min_reputation),
+        };
+        let rule = match self.rule {
+            RuleKind::Mean => Rule::Mean,
+            RuleKind::TrimmedMean => Rule::TrimmedMean(trim),
+            RuleKind::Median => Rule::Median,
+            RuleKind::Krum => Rule::Krum(KrumConfig {
+                f: self.krum_f,
+                m: 1,
+            }),
+            RuleKind::MultiKrum => Rule::Krum(KrumConfig {
+                f: self.krum_f,
+                m: self.multi_krum_m,
+            }),
+            RuleKind::ReputationWeighted => Rule::ReputationWeighted(weighted),
+            RuleKind::Adaptive => {
+                let maturity = match self.maturity {
+                    MaturityKind::Convergence => Maturity::Convergence {
+                        epsilon: q(self.converge_epsilon),
+                        mature_rounds: self.mature_rounds,
+                    },
+                    MaturityKind::Seed => Maturity::SEED,
+                };
+                return CoreAggregation::Adaptive(AdaptiveConfig {
+                    trim,
+                    weighted,
+                    maturity,
+                });
+            }
+        };
+        CoreAggregation::Rule(rule)
+    }
+}
+
+impl Validate for AggregationConfig {
+    fn validate(&self, v: &mut Validator) {
+        v.range("trim_fraction", self.trim_fraction, 0.0, 0.5);
+        v.range("krum_f", self.krum_f, 0, 1_000);
+        v.range("multi_krum_m", self.multi_krum_m, 1, 1_000);
+        v.range("exponent", self.exponent, 0.0, 16.0);
+        v.probability("min_reputation", self.min_reputation);
+        v.range("converge_epsilon", self.converge_epsilon, 0.0, 1_000.0);
+        v.range("mature_rounds", self.mature_rounds, 1, 1_000_000);
+    }
+}
+
+/// The reputation update rule.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ReputationRuleKind {
+    /// R ← (1−γ)R + γ·PeerEval (the paper's §III-E; default).
+    #[default]
+    Ema,
+    /// +reward on agreement, −penalty otherwise (the seed code's).
+    Additive,
+}
+
+/// `[node.reputation]` keys.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReputationConfig {
+    /// Update rule.
+    pub rule: ReputationRuleKind,
+    /// EMA rate γ, (0, 1].
+    pub gamma: f64,
+    /// Additive reward on agreement.
+    pub reward: f64,
+    /// Additive penalty on disagreement.
+    pub penalty: f64,
+    /// Score of a new peer, [0, 1].
+    pub initial: f64,
+    /// Scores below this ban the peer (sticky), [0, 1].
+    pub ban_threshold: f64,
+    /// Largest RMS distance to the aggregate that counts as agreement.
+    pub agree_rms: f64,
+    /// Per-round pull of silent peers toward `initial`, [0, 1].
+    pub idle_decay: f64,
+    /// Peers tracked per node.
+    pub max_peers: u32,
+}
+
+impl Default for ReputationConfig {
+    fn default() -> ReputationConfig {
+        ReputationConfig {
+            rule: ReputationRuleKind::Ema,
+            gamma: 0.05,
+            reward: 0.02,
+            penalty: 0.08,
+            initial: 0.5,
+            ban_threshold: 0.2,
+            agree_rms: 0.3,
+            idle_decay: 0.0,
+            max_peers: 32,
+        }
+    }
+}
+
+impl ReputationConfig {
+    /// The node-core reputation configuration.
+    pub fn to_core(&self, _swarm_size: u32) -> CoreReputation {
+        let rule = match self.rule {
+            ReputationRuleKind::Ema => UpdateRule::Ema {
+                gamma: q(self.gamma),
+            },
+            ReputationRuleKind::Additive => UpdateRule::Additive {
+                reward: q(self.reward),
+                penalty: q(self.penalty),
+            },
+        };
+        CoreReputation {
+            max_peers: self.max_peers,
+            rule,
+            initial: q(self.initial),
+            ban_threshold: q(self.ban_threshold),
+            agree_rms: q(self.agree_rms),
+            idle_decay: q(self.idle_decay),
+        }
+    }
+}
+
+impl Validate for ReputationConfig {
+    fn validate(&self, v: &mut Validator) {
+        v.require(
+            self.gamma > 0.0 && self.gamma <= 1.0,
+            "gamma",
+            "a value in (0, 1]",
+            self.gamma,
+        );
+        v.probability("reward", self.reward);
+        v.probability("penalty", self.penalty);
+        v.probability("initial", self.initial);
+        v.probability("ban_threshold", self.ban_threshold);
+        v.range("agree_rms", self.agree_rms, 0.0, 1_000.0);
+        v.probability("idle_decay", self.idle_decay);
+        v.range("max_peers", self.max_peers, 1, 65_536);
+    }
+}

@@ -1,0 +1,226 @@
+//! The `raas` command line: argument parsing and dispatch only; the work is
+//! done by `runner`, `scenario` and friends.
+//!
+//! Exit codes: 0 success; 2 bad input (scenario errors, unusable arguments);
+//! 1 internal failure (I/O while writing results, a runtime breaking its
+//! contract).
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant as WallClock};
+
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::runner::{self, RunOptions};
+use crate::scenario::Scenario;
+use crate::world::Progress;
+
+/// Exit code for bad input.
+pub const EXIT_BAD_INPUT: u8 = 2;
+/// Exit code for an internal failure.
+pub const EXIT_INTERNAL: u8 = 1;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "raas",
+    version,
+    about = "Deterministic simulator of RaaS swarms: node-core nodes learning a shared predictor by gossip",
+    long_about = "raas runs seeded discrete-event simulations of sensor swarms whose nodes run the \
+node-core runtime (Q16.16 fixed point, sans-IO). The same scenario file and seed always give \
+byte-identical results.\n\nScenario keys are documented in docs/scenarios.md; result columns in \
+docs/metrics.md.",
+    after_help = "Exit codes: 0 ok, 2 bad input (scenario or arguments), 1 internal failure.\n\
+Examples:\n  raas run scenarios/examples/smoothsine-10.toml\n  raas run scenarios/examples/smoothsine-1000.toml --seed 7 --out /tmp/run\n  raas validate scenarios/examples/*.toml\n  raas list"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run one scenario and write rounds.csv, summary.json and timing.json.
+    Run(RunArgs),
+    /// Check scenario files without running them.
+    Validate(ValidateArgs),
+    /// List the scenarios under a directory.
+    List(ListArgs),
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// The scenario file (TOML).
+    scenario: PathBuf,
+    /// Seed of every random stream; overrides the scenario's `seed`. The seed
+    /// used is written into every output.
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    /// Output directory [default: <results>/<scenario name>/seed-<seed>/].
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Root of the default output layout.
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    results: PathBuf,
+    /// No progress bar and no summary line.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Debug, Args)]
+struct ValidateArgs {
+    /// Scenario files to check.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct ListArgs {
+    /// Directory searched recursively for *.toml scenarios.
+    #[arg(default_value = "scenarios")]
+    dir: PathBuf,
+}
+
+/// Parses the command line and runs it; returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Run(args) => run(args),
+        Command::Validate(args) => validate(&args.files),
+        Command::List(args) => list(&args.dir),
+    };
+    ExitCode::from(code)
+}
+
+fn run(args: RunArgs) -> u8 {
+    let options = RunOptions {
+        seed: args.seed,
+        out: args.out,
+        results_root: args.results,
+    };
+    let show = !args.quiet && std::io::stderr().is_terminal();
+    let bar = progress_bar(show);
+    let started = WallClock::now();
+    let mut on_progress = |p: &Progress| {
+        bar.set_length(u64::from(p.rounds));
+        bar.set_position(u64::from(p.round));
+        let wall = started.elapsed().as_secs_f64().max(1e-9);
+        bar.set_message(format!(
+            "sim {:.0} s · {:.2} M events · {:.2} M events/s",
+            p.now_us as f64 / 1e6,
+            p.events as f64 / 1e6,
+            p.events as f64 / wall / 1e6
+        ));
+    };
+    let result = runner::run_file(&args.scenario, &options, &mut on_progress);
+    bar.finish_and_clear();
+    match result {
+        Ok(outcome) => {
+            if !args.quiet {
+                eprintln!(
+                    "{}: seed {}, {} rounds, final RMSE {:.4}, consensus distance {:.4}, {} events in {:.2} s",
+                    outcome.dir.display(),
+                    outcome.seed,
+                    outcome.last.round,
+                    outcome.last.rmse,
+                    outcome.last.consensus_distance,
+                    outcome.events,
+                    outcome.wall_s
+                );
+            }
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+fn progress_bar(show: bool) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+    let style =
+        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] round {pos}/{len} · {msg}")
+            .expect("valid template")
+            .progress_chars("=> ");
+    bar.set_style(style);
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+fn validate(files: &[PathBuf]) -> u8 {
+    let mut code = 0;
+    for file in files {
+        match Scenario::load(file) {
+            Ok(s) => println!(
+                "{}: ok ({} nodes, {} rounds)",
+                file.display(),
+                s.nodes,
+                s.run.rounds
+            ),
+            Err(e) => {
+                eprintln!("{e}");
+                code = EXIT_BAD_INPUT;
+            }
+        }
+    }
+    code
+}
+
+fn list(dir: &Path) -> u8 {
+    let mut files = Vec::new();
+    if let Err(e) = collect_toml(dir, &mut files, 0) {
+        eprintln!("error: {}: {e}", dir.display());
+        return EXIT_BAD_INPUT;
+    }
+    files.sort();
+    for file in &files {
+        match Scenario::load(file) {
+            Ok(s) => println!(
+                "{:<48} {:>8} nodes {:>6} rounds  {}",
+                file.display(),
+                s.nodes,
+                s.run.rounds,
+                s.description
+            ),
+            Err(_) => println!(
+                "{:<48} INVALID (run `raas validate {}`)",
+                file.display(),
+                file.display()
+            ),
+        }
+    }
+    0
+}
+
+const LIST_DEPTH_MAX: usize = 8;
+
+fn collect_toml(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> std::io::Result<()> {
+    if depth > LIST_DEPTH_MAX {
+        return Ok(());
+    }
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_toml(&path, out, depth + 1)?;
+        } else if path.extension().is_some_and(|e| e == "toml") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,186 @@
+//! Per-round metrics: the rows of `rounds.csv` and the final summary.
+//!
+//! One [`RoundRow`] is recorded at the end of every gossip round `r`
+//! (simulated time `r · round_period`), covering the samples taken in
+//! `[(r−1)·P, r·P)`. Counters (frames, bytes, energy) are cumulative since
+//! the start of the run, so a row alone gives totals and the difference of
+//! two rows gives a rate. Columns are documented in `docs/metrics.md`.
+//!
+//! Metrics are computed in `f64` from the nodes' Q16.16 values, always in
+//! node-id order, so they are identical on every run.
+
+use node_core::runtime::FrameKind;
+use serde::Serialize;
+
+/// Number of frame kinds, the width of per-kind counter arrays.
+pub const KINDS: usize = FrameKind::ALL.len();
+
+/// Per-kind counters.
+pub type PerKind = [u64; KINDS];
+
+/// One row of `rounds.csv`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct RoundRow {
+    /// Scenario name (constant per file; eases merging runs).
+    pub scenario: String,
+    /// Seed of the run (constant per file).
+    pub seed: u64,
+    /// Round number, 1-based.
+    pub round: u32,
+    /// Simulated time at the end of the round, s.
+    pub time_s: f64,
+    /// Honest nodes in the swarm.
+    pub honest_nodes: u32,
+    /// Nodes powered on at the end of the round.
+    pub nodes_on: u32,
+    /// Root mean square prediction error of honest nodes over the round's
+    /// samples (observed sample minus the prediction made before it).
+    pub rmse: f64,
+    /// Samples behind `rmse`.
+    pub samples: u64,
+    /// Mean L2 distance of honest nodes' weight vectors to their mean.
+    pub consensus_distance: f64,
+    /// Largest L2 distance of an honest node's weights to the honest mean.
+    pub consensus_distance_max: f64,
+    /// Honest nodes in Calm at the end of the round.
+    pub calm: u32,
+    /// Honest nodes in PreStorm.
+    pub prestorm: u32,
+    /// Honest nodes in Storm.
+    pub storm: u32,
+    /// Frames transmitted, all kinds (cumulative).
+    pub tx_frames: u64,
+    /// Bytes transmitted, all kinds (cumulative).
+    pub tx_bytes: u64,
+    /// Frames delivered to a powered node (cumulative).
+    pub rx_frames: u64,
+    /// Frame deliveries lost on links (cumulative).
+    pub lost_frames: u64,
+    /// Frames rejected by receiving nodes (cumulative).
+    pub rejected_frames: u64,
+    /// Model-update frames transmitted (cumulative).
+    pub tx_frames_model_update: u64,
+    /// Model-update bytes transmitted (cumulative).
+    pub tx_bytes_model_update: u64,
+    /// Reputation-report bytes transmitted (cumulative).
+    pub tx_bytes_reputation_report: u64,
+    /// Audit challenge and response bytes transmitted (cumulative).
+    pub tx_bytes_audit: u64,
+    /// Proof bytes transmitted (cumulative).
+    pub tx_bytes_proof: u64,
+    /// Heartbeat bytes transmitted (cumulative).
+    pub tx_bytes_heartbeat: u64,
+    /// Energy the nodes accounted for their own work, J (cumulative).
+    pub energy_spent_j: f64,
+    /// Energy harvested, J (cumulative).
+    pub energy_harvested_j: f64,
+    /// Brownouts (cumulative).
+    pub brownouts: u64,
+    /// Events dispatched (cumulative).
+    pub events: u64,
+}
+
+impl RoundRow {
+    /// Fills the per-kind byte and frame columns from cumulative counters.
+    pub fn set_kind_counters(&mut self, frames: &PerKind, bytes: &PerKind) {
+        let at = |k: FrameKind| k.index();
+        self.tx_frames = frames.iter().sum();
+        self.tx_bytes = bytes.iter().sum();
+        self.tx_frames_model_update = frames[at(FrameKind::ModelUpdate)];
+        self.tx_bytes_model_update = bytes[at(FrameKind::ModelUpdate)];
+        self.tx_bytes_reputation_report = bytes[at(FrameKind::ReputationReport)];
+        self.tx_bytes_audit =
+            bytes[at(FrameKind::AuditChallenge)] + bytes[at(FrameKind::AuditResponse)];
+        self.tx_bytes_proof = bytes[at(FrameKind::Proof)];
+        self.tx_bytes_heartbeat = bytes[at(FrameKind::Heartbeat)];
+    }
+}
+
+/// Accumulates one honest node's squared prediction errors over a round, in
+/// exact integer arithmetic (Q16.16 error squared is Q32.32).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ErrorAccumulator {
+    sum_sq_q32: u128,
+    count: u64,
+}
+
+impl ErrorAccumulator {
+    /// Adds one error (raw Q16.16 bits).
+    pub fn add(&mut self, error_raw_q16: i32) {
+        let e = i128::from(error_raw_q16);
+        self.sum_sq_q32 += (e * e) as u128;
+        self.count += 1;
+    }
+
+    /// Merges another accumulator.
+    pub fn merge(&mut self, other: &ErrorAccumulator) {
+        self.sum_sq_q32 += other.sum_sq_q32;
+        self.count += other.count;
+    }
+
+    /// Samples added.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// Root mean square error, or NaN with no samples.
+    pub fn rmse(&self) -> f64 {
+        if self.count == 0 {
+            return f64::NAN;
+        }
+        let mean_sq = self.sum_sq_q32 as f64 / self.count as f64 / 4_294_967_296.0;
+        mean_sq.sqrt()
+    }
+}
+
+/// Mean and max L2 distance of `vectors` to their mean (`dim` each).
+/// `vectors` holds the vectors back to back; an empty set gives (0, 0).
+pub fn consensus_distance(vectors: &[f64], dim: usize) -> (f64, f64) {
+    if dim == 0 || vectors.is_empty() {
+        return (0.0, 0.0);
+    }
+    assert_eq!(vectors.len() % dim, 0, "ragged weight vectors");
+    let count = vectors.len() / dim;
+    let mut mean = vec![0.0; dim];
+    for v in vectors.chunks_exact(dim) {
+        for (m, x) in mean.iter_mut().zip(v) {
+            *m += x;
+        }
+    }
+    mean.iter_mut().for_each(|m| *m /= count as f64);
+    let mut total = 0.0;
+    let mut worst: f64 = 0.0;
+    for v in vectors.chunks_exact(dim) {
+        let d = v
+            .iter()
+            .zip(&mean)
+            .map(|(x, m)| (x - m) * (x - m))
+            .sum::<f64>()
+            .sqrt();
+        total += d;
+        worst = worst.max(d);
+    }
+    (total / count as f64, worst)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rmse_is_exact_for_known_errors() {
+        let mut acc = ErrorAccumulator::default();
+        acc.add(3 << 16);
+        acc.add(-(4 << 16));
+        assert_eq!(acc.count(), 2);
+        assert!((acc.rmse() - (12.5_f64).sqrt()).abs() < 1e-12);
+        assert!(ErrorAccumulator::default().rmse().is_nan());
+    }
+
+    #[test]
+    fn consensus_distance_of_two_points() {
+        let (mean, max) = consensus_distance(&[0.0, 0.0, 2.0, 0.0], 2);
+        assert!((mean - 1.0).abs() < 1e-12 && (max - 1.0).abs() < 1e-12);
+        assert_eq!(consensus_distance(&[], 3), (0.0, 0.0));
+    }
+}

@@ -1,0 +1,298 @@
+//! `[node]`: the scenario keys of the node runtime, turned into a
+//! `node_core::node::NodeConfig` per node.
+//!
+//! Values are written as decimals in the scenario and converted once to
+//! Q16.16 (round to nearest, saturating: deterministic on every machine).
+//! Defaults are node-core's, which are the paper's where it states a value.
+
+use node_core::gossip::{GateMode, GossipConfig};
+use node_core::model::{InitialWeights, LinearNeuronConfig};
+use node_core::node::NodeConfig as CoreNodeConfig;
+use node_core::power::EnergyCosts;
+use node_core::q::Q;
+use node_core::regime::{Confirmations, DetectorConfig, EntropyConfig, StormExit};
+use node_core::time::Duration;
+use node_core::wire::update::Encoding;
+use serde::Deserialize;
+
+use crate::aggregation_config::{AggregationConfig, ReputationConfig};
+use crate::validate::{Validate, Validator};
+use crate::world::NodeInit;
+
+/// How initial weights are chosen.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum InitialWeightsKind {
+    /// All zero.
+    #[default]
+    Zeros,
+    /// Persistence forecast (lag-1 weight 1).
+    LastValue,
+    /// Uniform in ±`initial_amplitude`, per node from its Init stream.
+    Random,
+}
+
+/// How the Storm regime is left.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum StormExitKind {
+    /// By indication and the confirmation table (seed code; default).
+    #[default]
+    Indicated,
+    /// The paper's exit rule: H < 1.5 and dH < 0.05.
+    Paper,
+}
+
+/// Broadcast gate.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum GateKind {
+    /// The paper's utility gate per regime (default).
+    #[default]
+    Utility,
+    /// Broadcast every round.
+    Always,
+}
+
+/// Encoding of model words on the air.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum EncodingKind {
+    /// 4 bytes per Q16.16 word (default).
+    #[default]
+    Raw,
+    /// 16-bit block floating point with a shared exponent per 16 words.
+    Bfp16,
+}
+
+/// `[node]` keys. See `docs/scenarios.md`.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct NodeConfig {
+    /// AR order of the linear neuron (samples regressed on), 1..=32.
+    pub window_len: u8,
+    /// NLMS step size μ when `adaptive_step_size` is false, (0, 2).
+    pub step_size: f64,
+    /// Step size follows the regime (`step_sizes`), as in the paper.
+    pub adaptive_step_size: bool,
+    /// Step sizes for Calm, PreStorm, Storm (paper: 0.01, 0.05, 0.2).
+    pub step_sizes: [f64; 3],
+    /// NLMS regularizer ε.
+    pub regularizer: f64,
+    /// Weights are clamped to ±this.
+    pub weight_limit: f64,
+    /// Initial weights.
+    pub initial_weights: InitialWeightsKind,
+    /// Half-width of random initial weights.
+    pub initial_amplitude: f64,
+    /// Errors in the entropy histogram window, 1..=64.
+    pub entropy_window: u8,
+    /// Bins of the entropy histogram, 2..=64.
+    pub entropy_bins: u8,
+    /// Half-width of the entropy histogram (data units).
+    pub entropy_error_range: f64,
+    /// Storm when the raw entropy exceeds this (nats; paper 2.5).
+    pub storm_entropy: f64,
+    /// PreStorm when the smoothed entropy's derivative exceeds this (nats;
+    /// paper 0.1, seed code 0.3).
+    pub prestorm_derivative: f64,
+    /// Hysteresis base: confirmations per transition follow the seed's
+    /// table (Calm→PreStorm ⌊2b/3⌋, →Storm b, Storm→Calm ⌊5b/3⌋, …); 1 = none.
+    pub hysteresis_base: u8,
+    /// How Storm is left.
+    pub storm_exit: StormExitKind,
+    /// Time from a round boundary (broadcast) to the aggregation of what
+    /// arrived, ms; must exceed the radio latency and be below the round.
+    pub collect_window_ms: u64,
+    /// Broadcast gate.
+    pub gate: GateKind,
+    /// Base broadcast cost on a full battery, nats.
+    pub gossip_cost: f64,
+    /// The paper's efficiency bias.
+    pub efficiency_bias: f64,
+    /// Below this battery fraction, never broadcast (paper 0.10).
+    pub energy_floor: f64,
+    /// Above this battery fraction, Calm nodes always broadcast (paper 0.70).
+    pub energy_generous: f64,
+    /// PreStorm nodes broadcast above this battery fraction (paper 0.30).
+    pub prestorm_energy_min: f64,
+    /// Encoding of model words.
+    pub encoding: EncodingKind,
+    /// Most peer updates kept per round, 1..=64.
+    pub inbox_max: u8,
+    /// Aggregation rule.
+    pub aggregation: AggregationConfig,
+    /// Reputation rule.
+    pub reputation: ReputationConfig,
+    /// Energy per sample step, µJ.
+    pub sample_uj: u32,
+    /// Energy per aggregation, µJ.
+    pub aggregate_uj: u32,
+    /// Energy per byte sent, µJ.
+    pub tx_uj_per_byte: u32,
+    /// Energy per byte received, µJ.
+    pub rx_uj_per_byte: u32,
+}
+
+fn f(q: Q) -> f64 {
+    f64::from(q.to_bits()) / 65_536.0
+}
+
+/// Decimal to Q16.16, round to nearest, saturating.
+pub fn q(value: f64) -> Q {
+    Q::saturating_from_num(value)
+}
+
+impl Default for NodeConfig {
+    fn default() -> NodeConfig {
+        let core = CoreNodeConfig::default();
+        let steps = core
+            .step_size_by_regime
+            .unwrap_or([core.model.step_size; 3]);
+        let costs = core.costs;
+        NodeConfig {
+            window_len: core.model.window_len,
+            step_size: f(core.model.step_size),
+            adaptive_step_size: core.step_size_by_regime.is_some(),
+            step_sizes: steps.map(f),
+            regularizer: f(core.model.regularizer),
+            weight_limit: f(core.model.weight_limit),
+            initial_weights: InitialWeightsKind::Zeros,
+            initial_amplitude: 0.1,
+            entropy_window: core.entropy.window_len,
+            entropy_bins: core.entropy.bins,
+            entropy_error_range: f(core.entropy.error_range),
+            storm_entropy: f(core.detector.storm_entropy_nats),
+            prestorm_derivative: f(core.detector.prestorm_derivative_nats),
+            hysteresis_base: 3,
+            storm_exit: StormExitKind::Indicated,
+            collect_window_ms: core.collect_window.as_micros() / 1_000,
+            gate: GateKind::Utility,
+            gossip_cost: f(core.gossip.gossip_cost),
+            efficiency_bias: f(core.gossip.efficiency_bias),
+            energy_floor: f(core.gossip.energy_floor),
+            energy_generous: f(core.gossip.energy_generous),
+            prestorm_energy_min: f(core.gossip.prestorm_energy_min),
+            encoding: EncodingKind::Raw,
+            inbox_max: core.inbox_max,
+            aggregation: AggregationConfig::default(),
+            reputation: ReputationConfig::default(),
+            sample_uj: costs.sample_uj,
+            aggregate_uj: costs.aggregate_uj,
+            tx_uj_per_byte: costs.tx_uj_per_byte,
+            rx_uj_per_byte: costs.rx_uj_per_byte,
+        }
+    }
+}
+
+impl NodeConfig {
+    /// The node-core configuration of node `init.id`.
+    pub fn to_core(&self, init: &NodeInit, round_period: Duration) -> CoreNodeConfig {
+        let initial_weights = match self.initial_weights {
+            InitialWeightsKind::Zeros => InitialWeights::Zeros,
+            InitialWeightsKind::LastValue => InitialWeights::LastValue,
+            InitialWeightsKind::Random => InitialWeights::Random {
+                seed: init.seed,
+                node: init.id,
+                amplitude: q(self.initial_amplitude),
+            },
+        };
+        CoreNodeConfig {
+            id: init.id,
+            seed: init.seed,
+            swarm_size: init.swarm_size,
+            model: LinearNeuronConfig {
+                window_len: self.window_len,
+                step_size: q(self.step_size),
+                regularizer: q(self.regularizer),
+                weight_limit: q(self.weight_limit),
+                initial_weights,
+            },
+            step_size_by_regime: self.adaptive_step_size.then(|| self.step_sizes.map(q)),
+            entropy: EntropyConfig {
+                window_len: self.entropy_window,
+                bins: self.entropy_bins,
+                error_range: q(self.entropy_error_range),
+            },
+            detector: DetectorConfig {
+                storm_entropy_nats: q(self.storm_entropy),
+                prestorm_derivative_nats: q(self.prestorm_derivative),
+                confirmations: Confirmations::from_base(self.hysteresis_base),
+                storm_exit: match self.storm_exit {
+                    StormExitKind::Indicated => StormExit::Indicated,
+                    StormExitKind::Paper => StormExit::paper(),
+                },
+            },
+            round_period,
+            round_offset: Duration::ZERO,
+            collect_window: Duration::from_millis(self.collect_window_ms),
+            gossip: GossipConfig {
+                mode: match self.gate {
+                    GateKind::Utility => GateMode::Utility,
+                    GateKind::Always => GateMode::Always,
+                },
+                gossip_cost: q(self.gossip_cost),
+                efficiency_bias: q(self.efficiency_bias),
+                energy_floor: q(self.energy_floor),
+                energy_generous: q(self.energy_generous),
+                prestorm_energy_min: q(self.prestorm_energy_min),
+            },
+            aggregation: self.aggregation.to_core(init.swarm_size),
+            reputation: self.reputation.to_core(init.swarm_size),
+            encoding: match self.encoding {
+                EncodingKind::Raw => Encoding::Raw,
+                EncodingKind::Bfp16 => Encoding::Bfp16,
+            },
+            inbox_max: self.inbox_max,
+            costs: EnergyCosts {
+                sample_uj: self.sample_uj,
+                aggregate_uj: self.aggregate_uj,
+                tx_uj_per_byte: self.tx_uj_per_byte,
+                rx_uj_per_byte: self.rx_uj_per_byte,
+            },
+        }
+    }
+}
+
+impl Validate for NodeConfig {
+    fn validate(&self, v: &mut Validator) {
+        v.range("window_len", self.window_len, 1, 32);
+        v.require(
+            self.step_size > 0.0 && self.step_size < 2.0,
+            "step_size",
+            "a value in (0, 2)",
+            self.step_size,
+        );
+        for (i, s) in self.step_sizes.iter().enumerate() {
+            v.require(
+                *s > 0.0 && *s < 2.0,
+                &format!("step_sizes[{i}]"),
+                "a value in (0, 2)",
+                s,
+            );
+        }
+        v.non_negative("regularizer", self.regularizer);
+        v.range("weight_limit", self.weight_limit, 0.001, 32_000.0);
+        v.range(
+            "initial_amplitude",
+            self.initial_amplitude,
+            0.0,
+            self.weight_limit.max(0.0),
+        );
+        v.range("entropy_window", self.entropy_window, 1, 64);
+        v.range("entropy_bins", self.entropy_bins, 2, 64);
+        v.positive("entropy_error_range", self.entropy_error_range);
+        v.positive("storm_entropy", self.storm_entropy);
+        v.positive("prestorm_derivative", self.prestorm_derivative);
+        v.range("hysteresis_base", self.hysteresis_base, 1, 100);
+        v.range("collect_window_ms", self.collect_window_ms, 1, 86_400_000);
+        v.non_negative("gossip_cost", self.gossip_cost);
+        v.non_negative("efficiency_bias", self.efficiency_bias);
+        v.probability("energy_floor", self.energy_floor);
+        v.probability("energy_generous", self.energy_generous);
+        v.probability("prestorm_energy_min", self.prestorm_energy_min);
+        v.range("inbox_max", self.inbox_max, 1, 64);
+        v.section("aggregation", |v| self.aggregation.validate(v));
+        v.section("reputation", |v| self.reputation.validate(v));
+    }
+}

@@ -1,0 +1,113 @@
+//! Atomic output files.
+//!
+//! Every result file is written to a temporary sibling (`.NAME.tmp-PID`),
+//! flushed and synced, then renamed over its final name. A rename within one
+//! directory is atomic on POSIX file systems, so a reader — or a resumed
+//! sweep — sees either the complete previous file, the complete new one, or
+//! none; an interrupted run never leaves a partial result under a final
+//! name. Stale temporaries of a killed process are harmless and ignored.
+
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// Writes a file atomically: `fill` writes the content to a temporary file in
+/// the same directory, which is then synced and renamed to `path`.
+pub fn write_atomically(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path.file_name().ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{} has no file name", path.display()),
+        )
+    })?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = write_then_rename(&tmp, path, fill);
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+fn write_then_rename(
+    tmp: &Path,
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
+    let file = File::create(tmp)?;
+    let mut writer = BufWriter::new(file);
+    fill(&mut writer)?;
+    let file = writer.into_inner().map_err(|e| e.into_error())?;
+    file.sync_all()?;
+    drop(file);
+    fs::rename(tmp, path)
+}
+
+/// Writes `bytes` to `path` atomically.
+pub fn write_bytes_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_atomically(path, |w| w.write_all(bytes))
+}
+
+/// The directory of one run: `<results>/<scenario name>/seed-<seed>/`, or
+/// the directory the user gave with `--out`.
+pub fn run_dir(results_root: &Path, scenario_name: &str, seed: u64) -> PathBuf {
+    results_root
+        .join(scenario_name)
+        .join(format!("seed-{seed}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_whole_file_and_leaves_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.csv");
+        write_bytes_atomically(&path, b"one\n").unwrap();
+        write_bytes_atomically(&path, b"two\n").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"two\n");
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+    }
+
+    #[test]
+    fn interrupted_write_keeps_previous_file_and_no_partial() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("summary.json");
+        write_bytes_atomically(&path, b"complete").unwrap();
+        let err = write_atomically(&path, |w| {
+            w.write_all(b"half of a new fi")?;
+            Err(io::Error::other("interrupted"))
+        })
+        .unwrap_err();
+        assert_eq!(err.to_string(), "interrupted");
+        assert_eq!(fs::read(&path).unwrap(), b"complete");
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 1, "temporary left behind: {names:?}");
+    }
+
+    #[test]
+    fn run_dir_layout() {
+        assert_eq!(
+            run_dir(Path::new("results"), "x", 7),
+            PathBuf::from("results/x/seed-7")
+        );
+    }
+}

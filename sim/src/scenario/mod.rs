@@ -1,0 +1,247 @@
+//! The TOML scenario: schema, defaults, validation with located errors.
+//!
+//! A scenario file describes one experiment: the swarm size, how long it
+//! runs, the radio, energy and data models, and the node parameters. Every
+//! key, its unit, default and range is documented in `docs/scenarios.md`.
+//! Unknown keys are errors (`deny_unknown_fields`), so a typo never silently
+//! falls back to a default.
+//!
+//! Loading is three steps, each with errors located at file, line, column
+//! and key: read the file; parse and deserialize it (syntax, types, unknown
+//! and missing keys); validate ranges and consistency (every violated rule
+//! is reported, not only the first).
+
+mod error;
+pub mod locate;
+
+use std::path::Path;
+
+use serde::Deserialize;
+use toml::de::DeTable;
+
+pub use error::{Located, ScenarioError};
+
+use crate::dataset::DatasetConfig;
+use crate::energy::EnergyConfig;
+use crate::node_config::NodeConfig;
+use crate::radio::RadioConfig;
+use crate::validate::{Validate, Validator, Violation};
+
+/// Largest swarm a scenario may declare.
+pub const NODES_MAX: u32 = 10_000_000;
+
+/// One experiment, as written in a scenario file.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Short identifier; names the results directory. Letters, digits, `-`,
+    /// `_` and `.` only.
+    pub name: String,
+    /// Free text shown by `raas list`.
+    #[serde(default)]
+    pub description: String,
+    /// Master seed of every random stream (overridden by `--seed`).
+    #[serde(default)]
+    pub seed: u64,
+    /// Number of nodes.
+    pub nodes: u32,
+    /// Duration and timing.
+    #[serde(default)]
+    pub run: RunConfig,
+    /// Radio model.
+    #[serde(default)]
+    pub radio: RadioConfig,
+    /// Energy model.
+    #[serde(default)]
+    pub energy: EnergyConfig,
+    /// Sensor data.
+    #[serde(default)]
+    pub dataset: DatasetConfig,
+    /// Node runtime parameters.
+    #[serde(default)]
+    pub node: NodeConfig,
+}
+
+/// `[run]`: how long the simulation runs and how time is sliced.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RunConfig {
+    /// Gossip rounds to simulate; one CSV row per round.
+    pub rounds: u32,
+    /// Length of a gossip round, ms.
+    pub round_period_ms: u64,
+    /// Interval between two sensor samples of a node, ms.
+    pub sample_period_ms: u64,
+    /// Upper bound on dispatched events; reaching it is an error.
+    pub max_events: u64,
+}
+
+impl Default for RunConfig {
+    fn default() -> RunConfig {
+        RunConfig {
+            rounds: 100,
+            round_period_ms: 10_000,
+            sample_period_ms: 1_000,
+            max_events: 10_000_000_000,
+        }
+    }
+}
+
+impl RunConfig {
+    /// Round length in µs.
+    pub fn round_period_us(&self) -> u64 {
+        self.round_period_ms * 1_000
+    }
+
+    /// Sample interval in µs.
+    pub fn sample_period_us(&self) -> u64 {
+        self.sample_period_ms * 1_000
+    }
+
+    /// Simulated duration in µs.
+    pub fn duration_us(&self) -> u64 {
+        u64::from(self.rounds) * self.round_period_us()
+    }
+}
+
+impl Validate for RunConfig {
+    fn validate(&self, v: &mut Validator) {
+        v.range("rounds", self.rounds, 1, 1_000_000);
+        v.range("sample_period_ms", self.sample_period_ms, 1, 86_400_000);
+        v.range("round_period_ms", self.round_period_ms, 1, 86_400_000);
+        v.require(
+            self.round_period_ms >= self.sample_period_ms,
+            "round_period_ms",
+            format_args!(
+                "at least `run.sample_period_ms` ({})",
+                self.sample_period_ms
+            ),
+            self.round_period_ms,
+        );
+        v.range("max_events", self.max_events, 1, u64::MAX);
+    }
+}
+
+impl Validate for Scenario {
+    fn validate(&self, v: &mut Validator) {
+        let name_ok = !self.name.is_empty()
+            && self.name.len() <= 100
+            && self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            && !self.name.starts_with('.');
+        v.require(
+            name_ok,
+            "name",
+            "1 to 100 characters of letters, digits, `-`, `_` or `.`, not starting with `.`",
+            format_args!("{:?}", self.name),
+        );
+        v.range("nodes", self.nodes, 1, NODES_MAX);
+        v.section("run", |v| self.run.validate(v));
+        v.section("radio", |v| self.radio.validate(v));
+        v.section("energy", |v| self.energy.validate(v));
+        v.section("dataset", |v| self.dataset.validate(v));
+        v.section("node", |v| self.node.validate(v));
+        v.require(
+            self.node.collect_window_ms < self.run.round_period_ms,
+            "node.collect_window_ms",
+            format_args!(
+                "less than `run.round_period_ms` ({})",
+                self.run.round_period_ms
+            ),
+            self.node.collect_window_ms,
+        );
+        let latency_max_us = self.radio.latency_base_us + self.radio.latency_jitter_us;
+        v.require(
+            self.node.collect_window_ms * 1_000 > latency_max_us,
+            "node.collect_window_ms",
+            format_args!("more than the radio's largest latency ({latency_max_us} µs)"),
+            self.node.collect_window_ms,
+        );
+    }
+}
+
+impl Scenario {
+    /// Reads, parses and validates the scenario at `path`.
+    pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Scenario::parse(path, &text)
+    }
+
+    /// Parses and validates scenario `text`; `path` is used in errors only.
+    pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
+        parse_located(path, text)
+    }
+}
+
+/// Parses and validates any `T` with errors located in `text`.
+pub fn parse_located<T>(path: &Path, text: &str) -> Result<T, ScenarioError>
+where
+    T: for<'de> Deserialize<'de> + Validate,
+{
+    if is_blank(text) {
+        return Err(ScenarioError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    let doc = DeTable::parse(text).map_err(|e| parse_error(path, text, None, &e))?;
+    let value: T =
+        toml::from_str(text).map_err(|e| parse_error(path, text, Some(doc.get_ref()), &e))?;
+    let mut validator = Validator::new();
+    value.validate(&mut validator);
+    let violations = validator.into_violations();
+    if violations.is_empty() {
+        return Ok(value);
+    }
+    let mut problems: Vec<Located> = violations
+        .into_iter()
+        .map(|v| locate_violation(text, doc.get_ref(), v))
+        .collect();
+    problems.sort_by_key(|p| (p.line, p.column));
+    Err(ScenarioError::Invalid {
+        path: path.to_path_buf(),
+        problems,
+    })
+}
+
+fn is_blank(text: &str) -> bool {
+    text.lines()
+        .map(str::trim)
+        .all(|l| l.is_empty() || l.starts_with('#'))
+}
+
+fn parse_error(
+    path: &Path,
+    text: &str,
+    doc: Option<&DeTable<'_>>,
+    e: &toml::de::Error,
+) -> ScenarioError {
+    let offset = e.span().map_or(0, |s| s.start);
+    let (line, column) = locate::line_column(text, offset);
+    let key = doc.and_then(|d| locate::path_at(d, offset));
+    let message = e.message().trim().replace('\n', " ");
+    ScenarioError::Parse {
+        path: path.to_path_buf(),
+        problem: Located {
+            line,
+            column,
+            key,
+            message,
+        },
+    }
+}
+
+fn locate_violation(text: &str, doc: &DeTable<'_>, v: Violation) -> Located {
+    let offset = locate::span_of(doc, &v.key).map_or(0, |s| s.start);
+    let (line, column) = locate::line_column(text, offset);
+    Located {
+        line,
+        column,
+        key: Some(v.key),
+        message: format!("expected {}, found {}", v.expected, v.found),
+    }
+}

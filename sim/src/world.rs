@@ -1,0 +1,461 @@
+//! The world: N node runtimes and the models around them, driven by events.
+//!
+//! ## What happens, in order
+//!
+//! Three kinds of node events exist, all ordered by the engine's
+//! `(time, sequence)` contract:
+//!
+//! * **Sample** — every `run.sample_period` each node takes sample `k`
+//!   (time `k · period`): the world charges harvest and drain up to now,
+//!   tells the node its battery level, hands it the dataset's observed value,
+//!   and records its prediction error.
+//! * **Deliver** — a frame arrives from the radio: the node parses it (and
+//!   may reject it).
+//! * **Wake** — the instant the node asked for with `poll_at`.
+//!
+//! After every input the world drains `poll_transmit` (at most
+//! [`TX_PER_INPUT_MAX`] frames), hands each frame to the radio (which
+//! schedules one Deliver per receiver), charges the node's newly accounted
+//! energy to its pool, and re-arms its wake-up. A node whose pool empties
+//! browns out: it takes no samples, frames or wake-ups until the pool has
+//! recharged to `energy.resume_fraction` (its RAM state is kept; state loss
+//! and restore from persistence arrive with the persistence issue).
+//!
+//! A **RoundEnd** event at every `r · run.round_period` records one metrics
+//! row. It is scheduled by the previous RoundEnd, so it fires before any node
+//! event of the same instant: row `r` covers samples in `[(r−1)·P, r·P)`.
+//!
+//! Node state lives in contiguous vectors indexed by node id; the event loop
+//! allocates nothing per event at steady state.
+
+use std::fmt;
+use std::path::Path;
+
+use node_core::q::Q;
+use node_core::regime::Regime;
+use node_core::runtime::{NodeId, Runtime};
+use node_core::time::Instant;
+
+use crate::dataset::{Dataset, Setup};
+use crate::energy::EnergyPools;
+use crate::engine::{EngineError, EventQueue};
+use crate::inflight::{FrameRef, InFlight};
+use crate::metrics::{self, ErrorAccumulator, RoundRow};
+use crate::radio::{Delivery, Radio};
+use crate::scenario::Scenario;
+
+/// Most frames a node may emit in answer to one input; more is a runtime
+/// bug and stops the run.
+pub const TX_PER_INPUT_MAX: u32 = 64;
+
+const NOT_ARMED: u64 = u64::MAX;
+
+/// What a node runtime is told when it is created.
+#[derive(Clone, Copy, Debug)]
+pub struct NodeInit {
+    /// The node's id, `0..nodes`.
+    pub id: NodeId,
+    /// The run's master seed (derive streams with `node_core::rng`).
+    pub seed: u64,
+    /// Number of nodes in the swarm.
+    pub swarm_size: u32,
+    /// Number of radio neighbours.
+    pub degree: u32,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Event {
+    Sample(NodeId),
+    Wake(NodeId),
+    Deliver { node: NodeId, frame: FrameRef },
+    Resume(NodeId),
+    RoundEnd(u32),
+}
+
+/// Why a world could not be built or run.
+#[derive(Debug)]
+pub enum WorldError {
+    /// A model could not be built from the scenario (e.g. dataset missing).
+    Build(String),
+    /// The engine stopped (event budget).
+    Engine(EngineError),
+    /// A node broke the runtime contract (e.g. a frame above the MTU).
+    Runtime(String),
+}
+
+impl fmt::Display for WorldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WorldError::Build(m) => write!(f, "cannot build the world: {m}"),
+            WorldError::Engine(e) => write!(f, "{e}"),
+            WorldError::Runtime(m) => write!(f, "node runtime contract violated: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for WorldError {}
+
+/// Progress of a run, reported once per round.
+#[derive(Clone, Copy, Debug)]
+pub struct Progress {
+    /// Rounds completed.
+    pub round: u32,
+    /// Rounds in the run.
+    pub rounds: u32,
+    /// Simulated time, µs.
+    pub now_us: u64,
+    /// Events dispatched so far.
+    pub events: u64,
+}
+
+/// Per-node bookkeeping of the world (not node state).
+#[derive(Clone, Copy, Debug, Default)]
+struct Slot {
+    armed_wake_us: u64,
+    energy_seen_uj: u64,
+    on: bool,
+    honest: bool,
+    errors: ErrorAccumulator,
+}
+
+/// The simulated swarm.
+pub struct World<R: Runtime> {
+    nodes: Vec<R>,
+    slots: Vec<Slot>,
+    queue: EventQueue<Event>,
+    radio: Radio,
+    energy: EnergyPools,
+    dataset: Dataset,
+    inflight: InFlight,
+    tx_buf: Vec<u8>,
+    rows: Vec<RoundRow>,
+    scenario_name: String,
+    seed: u64,
+    rejected_frames: u64,
+    rounds: u32,
+    round_period_us: u64,
+    sample_period_us: u64,
+    end_us: u64,
+}
+
+impl<R: Runtime> World<R> {
+    /// Builds the world of `scenario` with master `seed`, creating each node
+    /// with `make`.
+    pub fn new(
+        scenario: &Scenario,
+        seed: u64,
+        mut make: impl FnMut(&NodeInit) -> Result<R, String>,
+    ) -> Result<World<R>, WorldError> {
+        let n = scenario.nodes;
+        let radio =
+            Radio::new(&scenario.radio, n, seed).map_err(|e| WorldError::Build(e.to_string()))?;
+        let energy =
+            EnergyPools::new(&scenario.energy, n).map_err(|e| WorldError::Build(e.to_string()))?;
+        let run = &scenario.run;
+        let dataset = build_dataset(scenario, &radio, seed)?;
+        let topology = radio.topology();
+        let nodes: Vec<R> = (0..n)
+            .map(|id| {
+                let degree = u32::try_from(topology.degree(id)).unwrap_or(u32::MAX);
+                make(&NodeInit {
+                    id,
+                    seed,
+                    swarm_size: n,
+                    degree,
+                })
+            })
+            .collect::<Result<_, _>>()
+            .map_err(|e| WorldError::Build(format!("node runtime: {e}")))?;
+        let slot = Slot {
+            armed_wake_us: NOT_ARMED,
+            on: true,
+            honest: true,
+            ..Slot::default()
+        };
+        let mut world = World {
+            nodes,
+            slots: vec![slot; n as usize],
+            queue: EventQueue::new(run.max_events),
+            tx_buf: vec![0; scenario.radio.mtu_bytes as usize],
+            radio,
+            energy,
+            dataset,
+            inflight: InFlight::new(),
+            rows: Vec::with_capacity(run.rounds as usize),
+            scenario_name: scenario.name.clone(),
+            seed,
+            rejected_frames: 0,
+            rounds: run.rounds,
+            round_period_us: run.round_period_us(),
+            sample_period_us: run.sample_period_us(),
+            end_us: run.duration_us(),
+        };
+        world.schedule_start();
+        Ok(world)
+    }
+
+    fn schedule_start(&mut self) {
+        self.queue.reserve(self.nodes.len() * 2 + 1);
+        self.queue.push(self.round_period_us, Event::RoundEnd(1));
+        for id in 0..self.nodes.len() as NodeId {
+            self.queue.push(0, Event::Sample(id));
+        }
+    }
+
+    /// Runs to the end, calling `progress` after every round.
+    pub fn run(&mut self, progress: &mut dyn FnMut(&Progress)) -> Result<(), WorldError> {
+        while let Some((now_us, event)) = self.queue.pop().map_err(WorldError::Engine)? {
+            match event {
+                Event::Sample(node) => self.on_sample(node, now_us)?,
+                Event::Wake(node) => self.on_wake(node, now_us)?,
+                Event::Deliver { node, frame } => self.on_deliver(node, frame, now_us)?,
+                Event::Resume(node) => self.on_resume(node, now_us)?,
+                Event::RoundEnd(round) => {
+                    self.on_round_end(round, now_us);
+                    progress(&Progress {
+                        round,
+                        rounds: self.rounds,
+                        now_us,
+                        events: self.queue.dispatched(),
+                    });
+                    if round == self.rounds {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn on_sample(&mut self, node: NodeId, now_us: u64) -> Result<(), WorldError> {
+        let next = now_us + self.sample_period_us;
+        if next < self.end_us {
+            self.queue.push(next, Event::Sample(node));
+        }
+        if !self.power_check(node, now_us) {
+            return Ok(());
+        }
+        let index = now_us / self.sample_period_us;
+        let sample = self.dataset.sample(node, index);
+        let now = Instant::from_micros(now_us);
+        let level = self.energy.level_fraction(node);
+        let runtime = &mut self.nodes[node as usize];
+        runtime.handle_energy(now, level);
+        runtime.handle_sample(now, sample.observed);
+        let error = runtime.telemetry().last_error;
+        self.slots[node as usize].errors.add(error.to_bits());
+        self.after_input(node, now_us)
+    }
+
+    fn on_wake(&mut self, node: NodeId, now_us: u64) -> Result<(), WorldError> {
+        let slot = &mut self.slots[node as usize];
+        if slot.armed_wake_us != now_us {
+            return Ok(()); // superseded by a later poll_at
+        }
+        slot.armed_wake_us = NOT_ARMED;
+        if !self.power_check(node, now_us) {
+            return Ok(());
+        }
+        self.nodes[node as usize].handle_wake(Instant::from_micros(now_us));
+        self.after_input(node, now_us)
+    }
+
+    fn on_deliver(&mut self, node: NodeId, frame: FrameRef, now_us: u64) -> Result<(), WorldError> {
+        if !self.power_check(node, now_us) {
+            self.inflight.delivered(frame);
+            return Ok(());
+        }
+        let bytes = self.inflight.bytes(frame);
+        let len = bytes.len() as u32;
+        let kind = self.inflight.kind(frame);
+        let result = self.nodes[node as usize].handle_frame(Instant::from_micros(now_us), bytes);
+        self.inflight.delivered(frame);
+        self.radio.record_receive(node, len, kind);
+        if result.is_err() {
+            self.rejected_frames += 1;
+        }
+        self.after_input(node, now_us)
+    }
+
+    fn on_resume(&mut self, node: NodeId, now_us: u64) -> Result<(), WorldError> {
+        if self.power_check(node, now_us) {
+            self.rearm(node, now_us);
+        }
+        Ok(())
+    }
+
+    /// Brings the pool up to `now`; returns whether the node is powered.
+    fn power_check(&mut self, node: NodeId, now_us: u64) -> bool {
+        self.energy.advance(node, now_us);
+        let on = self.energy.is_on(node);
+        self.slots[node as usize].on = on;
+        on
+    }
+
+    fn after_input(&mut self, node: NodeId, now_us: u64) -> Result<(), WorldError> {
+        self.drain_transmits(node, now_us)?;
+        let used = self.nodes[node as usize].telemetry().energy_used_uj;
+        let slot = &mut self.slots[node as usize];
+        let delta = used.saturating_sub(slot.energy_seen_uj);
+        slot.energy_seen_uj = used;
+        self.energy.charge(node, delta);
+        if !self.energy.is_on(node) {
+            self.slots[node as usize].on = false;
+            if let Some(at) = self.energy.next_resume_at(node) {
+                self.queue.push(at.max(now_us), Event::Resume(node));
+            }
+            return Ok(());
+        }
+        self.rearm(node, now_us);
+        Ok(())
+    }
+
+    fn drain_transmits(&mut self, node: NodeId, now_us: u64) -> Result<(), WorldError> {
+        let now = Instant::from_micros(now_us);
+        for _ in 0..TX_PER_INPUT_MAX {
+            let runtime = &mut self.nodes[node as usize];
+            let Some(tx) = runtime.poll_transmit(now, &mut self.tx_buf) else {
+                return Ok(());
+            };
+            if tx.len > self.tx_buf.len() {
+                return Err(WorldError::Runtime(format!(
+                    "node {node} reported a {}-byte frame",
+                    tx.len
+                )));
+            }
+            let frame = self.inflight.store(&self.tx_buf[..tx.len], tx.kind);
+            let (queue, inflight) = (&mut self.queue, &mut self.inflight);
+            let mut deliver = |d: Delivery| {
+                inflight.retain(frame);
+                queue.push(
+                    d.at_us,
+                    Event::Deliver {
+                        node: d.receiver,
+                        frame,
+                    },
+                );
+            };
+            self.radio
+                .transmit(
+                    now_us,
+                    node,
+                    tx.len as u32,
+                    tx.kind,
+                    tx.destination,
+                    &mut deliver,
+                )
+                .map_err(|e| WorldError::Runtime(format!("node {node}: {e}")))?;
+            self.inflight.release_if_unused(frame);
+        }
+        Err(WorldError::Runtime(format!(
+            "node {node} emitted more than {TX_PER_INPUT_MAX} frames for one input"
+        )))
+    }
+
+    fn rearm(&mut self, node: NodeId, now_us: u64) {
+        let Some(at) = self.nodes[node as usize].poll_at() else {
+            return;
+        };
+        let at_us = at.as_micros().max(now_us);
+        let slot = &mut self.slots[node as usize];
+        if at_us != slot.armed_wake_us && at_us < self.end_us {
+            slot.armed_wake_us = at_us;
+            self.queue.push(at_us, Event::Wake(node));
+        }
+    }
+
+    fn on_round_end(&mut self, round: u32, now_us: u64) {
+        if round < self.rounds {
+            self.queue
+                .push(now_us + self.round_period_us, Event::RoundEnd(round + 1));
+        }
+        let row = self.measure(round, now_us);
+        self.rows.push(row);
+    }
+
+    fn measure(&mut self, round: u32, now_us: u64) -> RoundRow {
+        let mut row = RoundRow {
+            scenario: self.scenario_name.clone(),
+            seed: self.seed,
+            round,
+            time_s: now_us as f64 / 1e6,
+            ..RoundRow::default()
+        };
+        let mut errors = ErrorAccumulator::default();
+        let dim = self.nodes.first().map_or(0, |n| n.weights().len());
+        let mut weights = Vec::with_capacity(dim * self.nodes.len());
+        for (runtime, slot) in self.nodes.iter().zip(self.slots.iter_mut()) {
+            row.nodes_on += u32::from(slot.on);
+            if !slot.honest {
+                continue;
+            }
+            row.honest_nodes += 1;
+            errors.merge(&slot.errors);
+            slot.errors = ErrorAccumulator::default();
+            weights.extend(runtime.weights().iter().map(|w| q_to_f64(*w)));
+            match runtime.telemetry().regime {
+                Regime::Calm => row.calm += 1,
+                Regime::PreStorm => row.prestorm += 1,
+                Regime::Storm => row.storm += 1,
+            }
+        }
+        row.rmse = errors.rmse();
+        row.samples = errors.count();
+        (row.consensus_distance, row.consensus_distance_max) =
+            metrics::consensus_distance(&weights, dim);
+        let totals = self.radio.totals();
+        row.set_kind_counters(&totals.frames_sent, &totals.bytes_sent);
+        row.rx_frames = totals.frames_received.iter().sum();
+        row.lost_frames = totals.frames_lost.iter().sum();
+        row.rejected_frames = self.rejected_frames;
+        let energy = self.energy.totals();
+        row.energy_spent_j = energy.spent_uj as f64 / 1e6;
+        row.energy_harvested_j = energy.harvested_uj as f64 / 1e6;
+        row.brownouts = energy.brownouts;
+        row.events = self.queue.dispatched();
+        row
+    }
+
+    /// The metrics rows recorded so far.
+    pub fn rows(&self) -> &[RoundRow] {
+        &self.rows
+    }
+
+    /// The node runtimes, by id.
+    pub fn nodes(&self) -> &[R] {
+        &self.nodes
+    }
+
+    /// Events dispatched so far.
+    pub fn events(&self) -> u64 {
+        self.queue.dispatched()
+    }
+}
+
+/// The scenario's dataset; node positions are passed only when a storm
+/// needs them (they cost 16 bytes per node).
+fn build_dataset(scenario: &Scenario, radio: &Radio, seed: u64) -> Result<Dataset, WorldError> {
+    let topology = radio.topology();
+    let positions: Vec<(f64, f64)> = if scenario.dataset.storms().iter().any(|s| s.region.is_some())
+    {
+        (0..scenario.nodes)
+            .map(|id| topology.position(id))
+            .map(|[x, y]| (x, y))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let setup = Setup {
+        nodes: scenario.nodes,
+        seed,
+        sample_period_us: scenario.run.sample_period_us(),
+        positions: &positions,
+        base_dir: Path::new("."),
+    };
+    Dataset::new(&scenario.dataset, &setup).map_err(|e| WorldError::Build(e.to_string()))
+}
+
+/// Q16.16 to f64, exactly.
+pub fn q_to_f64(q: Q) -> f64 {
+    f64::from(q.to_bits()) / 65_536.0
+}
