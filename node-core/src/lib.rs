@@ -35,7 +35,7 @@
 //! | [`node`] | [`node::Node`]: the full runtime behind [`runtime::Runtime`] |
 //! | [`runtime`] | the sans-IO [`runtime::Runtime`] trait the hosts drive |
 //! | [`digest`] | the canonical determinism digest |
-//! | [`wire`] | frames on the air: encoding, checksums, fragmentation |
+//! | [`wire`] | frames on the air: [`wire::FrameRepr`] parse/emit, CRC-32, BFP-16 ([`wire::bfp`]), [`wire::Fragmenter`] and [`wire::Reassembler`] (docs/wire-format.md) |
 //! | [`aggregate`] | mean, trimmed mean, median, Krum, reputation-weighted, adaptive |
 //! | [`reputation`] | per-peer scores, update rule, adaptive exponent, bans |
 #![no_std]
