@@ -153,6 +153,14 @@ impl NodeAggregator {
         }
     }
 
+    /// Tells an adaptive aggregator the swarm's ban status (used by the
+    /// seed code's maturity rule).
+    fn set_swarm_status(&mut self, status: aggregate::SwarmStatus) {
+        if let NodeAggregator::Adaptive(adaptive) = self {
+            adaptive.set_swarm_status(status);
+        }
+    }
+
     fn aggregator(&mut self) -> &mut dyn Aggregator {
         match self {
             NodeAggregator::Rule(rule) => rule,
@@ -421,6 +429,10 @@ impl Node {
                 reputation,
             });
         }
+        self.aggregator.set_swarm_status(aggregate::SwarmStatus {
+            peers: self.reputation.len() as u32,
+            banned: self.reputation.banned_count(),
+        });
         let result = self.aggregator.aggregator().aggregate(
             &contributions,
             &mut self.scratch,
@@ -636,5 +648,215 @@ impl Runtime for Node {
 
     fn restore(&mut self, _bytes: &[u8]) -> Result<(), SnapshotError> {
         Err(SnapshotError::Unsupported)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::MTU_ESPNOW;
+    use alloc::vec::Vec;
+
+    /// A tiny host: `n` nodes on a full mesh with instant, lossless links.
+    struct Mesh {
+        nodes: Vec<Node>,
+        now: Instant,
+    }
+
+    impl Mesh {
+        fn new(n: u32, tweak: impl Fn(&mut NodeConfig)) -> Mesh {
+            let nodes = (0..n)
+                .map(|id| {
+                    let mut c = NodeConfig {
+                        id,
+                        seed: 7,
+                        swarm_size: n,
+                        ..NodeConfig::default()
+                    };
+                    tweak(&mut c);
+                    Node::new(c).unwrap()
+                })
+                .collect();
+            Mesh {
+                nodes,
+                now: Instant::ZERO,
+            }
+        }
+
+        /// One second: every node samples `signal(id, t)`, then wakes and
+        /// frames are exchanged until quiet; `mtu` bounds frames.
+        fn step(&mut self, signal: &dyn Fn(u32, u64) -> Q, mtu: usize) {
+            let t = self.now.as_micros() / 1_000_000;
+            for (id, node) in self.nodes.iter_mut().enumerate() {
+                node.handle_sample(self.now, signal(id as u32, t));
+            }
+            // Round boundary and the aggregation 500 ms later.
+            for at in [self.now, self.now + Duration::from_millis(500)] {
+                let mut frames: Vec<(usize, Vec<u8>)> = Vec::new();
+                for (id, node) in self.nodes.iter_mut().enumerate() {
+                    if node.poll_at().is_some_and(|p| p <= at) {
+                        node.handle_wake(at);
+                    }
+                    let mut buf = vec![0_u8; mtu];
+                    while let Some(tx) = node.poll_transmit(at, &mut buf) {
+                        assert!(tx.len <= mtu);
+                        frames.push((id, buf[..tx.len].to_vec()));
+                    }
+                }
+                for (from, frame) in &frames {
+                    for (id, node) in self.nodes.iter_mut().enumerate() {
+                        if id != *from {
+                            // Refusals (banned sender) are part of the protocol.
+                            let _ = node.handle_frame(at, frame);
+                        }
+                    }
+                }
+            }
+            self.now += Duration::from_secs(1);
+        }
+    }
+
+    /// A sine of period 32 samples, amplitude 1 (Q16.16 via integer math).
+    fn sine(_node: u32, t: u64) -> Q {
+        let table = [0, 12785, 25080, 36410, 46341, 54491, 60547, 64277, 65536];
+        let i = (t % 32) as usize;
+        let raw = match i {
+            0..=8 => table[i],
+            9..=16 => table[16 - i],
+            17..=24 => -table[i - 16],
+            _ => -table[32 - i],
+        };
+        Q::from_bits(raw)
+    }
+
+    fn spread(nodes: &[Node]) -> i64 {
+        let dim = nodes[0].weights().len();
+        (0..dim)
+            .map(|k| {
+                let col = nodes.iter().map(|n| i64::from(n.weights()[k].to_bits()));
+                col.clone().max().unwrap() - col.min().unwrap()
+            })
+            .max()
+            .unwrap()
+    }
+
+    #[test]
+    fn swarm_learns_and_agrees() {
+        let mut mesh = Mesh::new(5, |c| c.step_size_by_regime = None);
+        for _ in 0..300 {
+            mesh.step(&sine, MTU_ESPNOW);
+        }
+        let errors: Vec<i64> = mesh
+            .nodes
+            .iter()
+            .map(|n| i64::from(n.telemetry().last_error.to_bits()).abs())
+            .collect();
+        // Noise-free sine: every node predicts within 0.02 after 300 samples.
+        assert!(errors.iter().all(|e| *e < 1_311), "{errors:?}");
+        // Aggregated at the last round boundary, then 4 samples of local
+        // training apart: within 0.01 per weight.
+        assert!(spread(&mesh.nodes) < 656, "spread {}", spread(&mesh.nodes));
+        let c = mesh.nodes[0].counters();
+        // Boundaries at 10 s, 20 s, …, 290 s.
+        assert_eq!(c.broadcasts + c.silent_rounds, 29);
+        assert!(c.updates_accepted > 0);
+        assert_eq!(mesh.nodes[0].telemetry().rounds, 29);
+        assert_eq!(mesh.nodes[0].telemetry().frames_rejected, 0);
+    }
+
+    #[test]
+    fn runs_are_bit_identical() {
+        let run = || {
+            let mut mesh = Mesh::new(4, |_| {});
+            for _ in 0..120 {
+                mesh.step(&sine, MTU_ESPNOW);
+            }
+            mesh.nodes
+                .iter()
+                .flat_map(|n| n.weights().to_vec())
+                .collect::<Vec<Q>>()
+        };
+        assert_eq!(run(), run());
+    }
+
+    #[test]
+    fn fragments_cross_a_tiny_mtu() {
+        let mut mesh = Mesh::new(3, |c| c.gossip.mode = gossip::GateMode::Always);
+        for _ in 0..40 {
+            mesh.step(&sine, 40);
+        }
+        let c = mesh.nodes[1].counters();
+        assert!(c.updates_accepted >= 6, "{c:?}");
+        assert_eq!(mesh.nodes[1].telemetry().frames_rejected, 0);
+    }
+
+    #[test]
+    fn attacker_is_banned_and_then_refused() {
+        let mut mesh = Mesh::new(5, |c| c.gossip.mode = gossip::GateMode::Always);
+        let bias = Q::from_num(2);
+        for _ in 0..300 {
+            mesh.step(&sine, MTU_ESPNOW);
+            // Node 4 is Byzantine: its weights are pushed far off each second.
+            let w: Vec<Q> = mesh.nodes[4].weights().iter().map(|w| *w + bias).collect();
+            let limit = mesh.nodes[4].model.weight_limit();
+            let w: Vec<Q> = w.iter().map(|x| q::clamp(*x, -limit, limit)).collect();
+            mesh.nodes[4].model.set_weights(&w).unwrap();
+        }
+        for honest in &mesh.nodes[..4] {
+            assert!(honest.reputation().is_banned(4), "attacker not banned");
+            assert!(!honest.reputation().is_banned(1));
+            assert!(honest.counters().updates_refused > 0);
+        }
+    }
+
+    #[test]
+    fn garbage_is_rejected_and_counted() {
+        let mut node = Node::new(NodeConfig::default()).unwrap();
+        let inputs: [&[u8]; 5] = [
+            &[],
+            &[1],
+            &[9; 40],
+            &[1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255],
+            &[1, 0x80, 0, 0],
+        ];
+        for bytes in inputs {
+            assert!(node.handle_frame(Instant::ZERO, bytes).is_err());
+        }
+        assert_eq!(node.telemetry().frames_rejected, 5);
+        // Receiving costs energy even when the frame is rejected.
+        assert!(node.telemetry().energy_used_uj > 0);
+    }
+
+    #[test]
+    fn config_errors_are_reported() {
+        let bad = NodeConfig {
+            round_period: Duration::ZERO,
+            ..NodeConfig::default()
+        };
+        assert_eq!(Node::new(bad).err(), Some(ConfigError::RoundPeriodZero));
+        let bad = NodeConfig {
+            collect_window: Duration::from_secs(10),
+            ..NodeConfig::default()
+        };
+        assert_eq!(
+            Node::new(bad).err(),
+            Some(ConfigError::CollectWindowOutOfRange)
+        );
+        let bad = NodeConfig {
+            inbox_max: 0,
+            ..NodeConfig::default()
+        };
+        assert_eq!(Node::new(bad).err(), Some(ConfigError::InboxOutOfRange));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+        #[test]
+        fn any_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600)) {
+            let mut node = Node::new(NodeConfig::default()).unwrap();
+            let _ = node.handle_frame(Instant::ZERO, &bytes);
+            node.handle_wake(Instant::from_secs(10));
+            node.handle_wake(Instant::from_secs(11));
+        }
     }
 }

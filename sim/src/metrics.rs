@@ -163,9 +163,67 @@ pub fn consensus_distance(vectors: &[f64], dim: usize) -> (f64, f64) {
     (total / count as f64, worst)
 }
 
+/// When a run converged, by the rule of CLAIMS.md (`convergence`): the
+/// first round from which, to the end of the run, the honest consensus
+/// distance stays at or below `epsilon` and the honest RMSE stays within
+/// `rmse_tolerance` (relative) of its final value, the mean RMSE of the last
+/// `FINAL_WINDOW_ROUNDS` rounds.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Convergence {
+    /// The consensus-distance bound used.
+    pub epsilon: f64,
+    /// The relative RMSE tolerance used.
+    pub rmse_tolerance: f64,
+    /// The final RMSE the rule compares with.
+    pub final_rmse: f64,
+    /// The first converged round, or `None` if the run never settled.
+    pub round: Option<u32>,
+}
+
+/// Rounds averaged for the final RMSE of [`Convergence`].
+pub const FINAL_WINDOW_ROUNDS: usize = 10;
+
+/// Applies the [`Convergence`] rule to a run's rows.
+pub fn convergence(rows: &[RoundRow], epsilon: f64, rmse_tolerance: f64) -> Convergence {
+    let tail = &rows[rows.len().saturating_sub(FINAL_WINDOW_ROUNDS)..];
+    let final_rmse = tail.iter().map(|r| r.rmse).sum::<f64>() / tail.len().max(1) as f64;
+    let settled = |r: &RoundRow| {
+        r.consensus_distance <= epsilon && r.rmse <= final_rmse * (1.0 + rmse_tolerance)
+    };
+    let unsettled_from_end = rows.iter().rev().take_while(|r| settled(r)).count();
+    let round = (unsettled_from_end > 0).then(|| rows[rows.len() - unsettled_from_end].round);
+    Convergence {
+        epsilon,
+        rmse_tolerance,
+        final_rmse,
+        round,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn convergence_is_the_start_of_the_settled_tail() {
+        let row = |round, rmse, cd| RoundRow {
+            round,
+            rmse,
+            consensus_distance: cd,
+            ..RoundRow::default()
+        };
+        let rows = [
+            row(1, 0.9, 0.5),
+            row(2, 0.2, 0.01),
+            row(3, 0.5, 0.01),
+            row(4, 0.2, 0.01),
+            row(5, 0.2, 0.02),
+        ];
+        let c = convergence(&rows, 0.05, 0.05);
+        assert!((c.final_rmse - 0.4).abs() < 1e-12);
+        assert_eq!(c.round, Some(4));
+        assert_eq!(convergence(&rows, 0.015, 0.05).round, None);
+    }
 
     #[test]
     fn rmse_is_exact_for_known_errors() {

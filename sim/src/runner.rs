@@ -13,7 +13,7 @@ use std::time::Instant as WallClock;
 
 use serde::Serialize;
 
-use crate::metrics::RoundRow;
+use crate::metrics::{self, Convergence, RoundRow};
 use crate::output;
 use crate::scenario::{Scenario, ScenarioError};
 use crate::world::{NodeInit, Progress, World, WorldError};
@@ -107,6 +107,10 @@ pub struct Summary<'a> {
     pub first_round: &'a RoundRow,
     /// The last round's metrics.
     pub final_round: &'a RoundRow,
+    /// When the run converged (see `docs/metrics.md`).
+    pub convergence: Convergence,
+    /// Model-update bytes sent per node per round, averaged over the run.
+    pub model_bytes_per_node_round: f64,
 }
 
 #[derive(Serialize)]
@@ -161,6 +165,14 @@ pub fn run_file(
         events: world.events(),
         first_round: world.rows().first().expect("at least one round"),
         final_round: world.rows().last().expect("at least one round"),
+        convergence: metrics::convergence(
+            world.rows(),
+            scenario.run.convergence_epsilon,
+            scenario.run.convergence_rmse_tolerance,
+        ),
+        model_bytes_per_node_round: world.rows().last().map_or(0.0, |r| {
+            r.tx_bytes_model_update as f64 / f64::from(scenario.nodes) / f64::from(r.round)
+        }),
     };
     write_results(&dir, world.rows(), &summary, wall_s)?;
     Ok(RunOutcome {

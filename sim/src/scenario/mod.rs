@@ -74,6 +74,10 @@ pub struct RunConfig {
     pub sample_period_ms: u64,
     /// Upper bound on dispatched events; reaching it is an error.
     pub max_events: u64,
+    /// Consensus-distance bound of the convergence rule (`summary.json`).
+    pub convergence_epsilon: f64,
+    /// Relative RMSE tolerance of the convergence rule.
+    pub convergence_rmse_tolerance: f64,
 }
 
 impl Default for RunConfig {
@@ -83,6 +87,8 @@ impl Default for RunConfig {
             round_period_ms: 10_000,
             sample_period_ms: 1_000,
             max_events: 10_000_000_000,
+            convergence_epsilon: 0.02,
+            convergence_rmse_tolerance: 0.05,
         }
     }
 }
@@ -119,6 +125,11 @@ impl Validate for RunConfig {
             self.round_period_ms,
         );
         v.range("max_events", self.max_events, 1, u64::MAX);
+        v.positive("convergence_epsilon", self.convergence_epsilon);
+        v.non_negative(
+            "convergence_rmse_tolerance",
+            self.convergence_rmse_tolerance,
+        );
     }
 }
 
