@@ -202,6 +202,9 @@ pub struct Telemetry {
     pub rounds: u32,
     /// Frames rejected by `handle_frame` since construction.
     pub frames_rejected: u32,
+    /// Elementary aggregation operations (comparisons and multiply-adds,
+    /// by the cost model of [`crate::aggregate`]) since construction.
+    pub aggregation_ops: u64,
 }
 
 /// The sans-IO node runtime driven by a host. See the module docs for the

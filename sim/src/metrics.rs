@@ -62,14 +62,24 @@ pub struct RoundRow {
     pub tx_frames_model_update: u64,
     /// Model-update bytes transmitted (cumulative).
     pub tx_bytes_model_update: u64,
+    /// Reputation-report frames transmitted (cumulative).
+    pub tx_frames_reputation_report: u64,
     /// Reputation-report bytes transmitted (cumulative).
     pub tx_bytes_reputation_report: u64,
+    /// Audit challenge and response frames transmitted (cumulative).
+    pub tx_frames_audit: u64,
     /// Audit challenge and response bytes transmitted (cumulative).
     pub tx_bytes_audit: u64,
+    /// Proof frames transmitted (cumulative).
+    pub tx_frames_proof: u64,
     /// Proof bytes transmitted (cumulative).
     pub tx_bytes_proof: u64,
+    /// Heartbeat frames transmitted (cumulative).
+    pub tx_frames_heartbeat: u64,
     /// Heartbeat bytes transmitted (cumulative).
     pub tx_bytes_heartbeat: u64,
+    /// Elementary aggregation operations of honest nodes (cumulative).
+    pub aggregation_ops: u64,
     /// Energy the nodes accounted for their own work, J (cumulative).
     pub energy_spent_j: f64,
     /// Energy harvested, J (cumulative).

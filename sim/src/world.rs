@@ -393,7 +393,9 @@ impl<R: Runtime> World<R> {
             errors.merge(&slot.errors);
             slot.errors = ErrorAccumulator::default();
             weights.extend(runtime.weights().iter().map(|w| q_to_f64(*w)));
-            match runtime.telemetry().regime {
+            let telemetry = runtime.telemetry();
+            row.aggregation_ops += telemetry.aggregation_ops;
+            match telemetry.regime {
                 Regime::Calm => row.calm += 1,
                 Regime::PreStorm => row.prestorm += 1,
                 Regime::Storm => row.storm += 1,
