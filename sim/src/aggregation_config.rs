@@ -72,8 +72,10 @@ pub struct AggregationConfig {
     pub krum_f: u32,
     /// Multi-Krum's number of selected updates m.
     pub multi_krum_m: u32,
-    /// Exponent e of the weight rep^e, or 0 for the paper's adaptive
-    /// exponent by swarm size (2 below 20 nodes, 3 up to 50, 3.5 above).
+    /// Use the paper's adaptive exponent by swarm size ("Rule 4": 2 below
+    /// 20 nodes, 3 up to 50, 3.5 above) instead of `exponent`.
+    pub adaptive_exponent: bool,
+    /// Exponent e of the weight rep^e when `adaptive_exponent` is false.
     pub exponent: f64,
     /// Share cap of the reputation-weighted mean.
     pub cap: CapKind,
@@ -94,7 +96,8 @@ impl Default for AggregationConfig {
             trim_fraction: 0.2,
             krum_f: 1,
             multi_krum_m: 3,
-            exponent: 0.0,
+            adaptive_exponent: true,
+            exponent: 3.0,
             cap: CapKind::Paper,
             min_reputation: 0.0,
             maturity: MaturityKind::Convergence,

@@ -56,7 +56,7 @@ impl Default for EnergyConfig {
         EnergyConfig {
             capacity_j: 23_760.0,
             initial_fraction: 1.0,
-            harvest: HarvestConfig::None,
+            harvest: HarvestConfig::None {},
             baseline_power_mw: 0.0,
             brownout_fraction: 0.0,
             resume_fraction: 0.1,

@@ -138,9 +138,13 @@ fn f(q: Q) -> f64 {
     f64::from(q.to_bits()) / 65_536.0
 }
 
-/// Decimal to Q16.16, round to nearest, saturating.
+/// Decimal to Q16.16 as the paper defines the encoding, `floor(x · 2^16)`
+/// (PAPER.md §2), saturating. node-core's constants (`q::ratio`) truncate
+/// the same way for positive values, so writing a default out in a scenario
+/// gives exactly the default.
 pub fn q(value: f64) -> Q {
-    Q::saturating_from_num(value)
+    let raw = (value * 65_536.0).floor();
+    Q::from_bits(raw.clamp(f64::from(i32::MIN), f64::from(i32::MAX)) as i32)
 }
 
 impl Default for NodeConfig {
@@ -294,5 +298,18 @@ impl Validate for NodeConfig {
         v.range("inbox_max", self.inbox_max, 1, 64);
         v.section("aggregation", |v| self.aggregation.validate(v));
         v.section("reputation", |v| self.reputation.validate(v));
+        // Rules only node-core knows (e.g. the paper's Storm exit below the
+        // Storm threshold, thresholds that round to zero): build one node.
+        let init = NodeInit {
+            id: 0,
+            seed: 0,
+            swarm_size: 1,
+            degree: 0,
+        };
+        let round_period =
+            Duration::from_millis(self.collect_window_ms.saturating_add(1).max(1_000));
+        if let Err(e) = node_core::node::Node::new(self.to_core(&init, round_period)) {
+            v.require(false, "", "a configuration node-core accepts", e);
+        }
     }
 }

@@ -93,7 +93,13 @@ impl Validate for RadioConfig {
             0,
             MAX_LATENCY_US,
         );
-        v.range("mtu_bytes", self.mtu_bytes, 1, MAX_MTU_BYTES);
+        // node-core cannot frame anything below its MIN_MTU (it would send nothing).
+        v.range(
+            "mtu_bytes",
+            self.mtu_bytes,
+            node_core::wire::MIN_MTU as u32,
+            MAX_MTU_BYTES,
+        );
         v.range("bitrate_bps", self.bitrate_bps, 1, 1_000_000_000_000);
         v.range(
             "per_frame_overhead_bytes",

@@ -44,13 +44,14 @@ impl Validator {
         self.prefix.truncate(saved);
     }
 
-    /// Records a violation of `key` unless `ok`.
+    /// Records a violation of `key` (the section itself when empty) unless
+    /// `ok`.
     pub fn require(&mut self, ok: bool, key: &str, expected: impl Display, found: impl Display) {
         if !ok {
-            let full = if self.prefix.is_empty() {
-                key.to_string()
-            } else {
-                format!("{}.{}", self.prefix, key)
+            let full = match (self.prefix.is_empty(), key.is_empty()) {
+                (true, _) => key.to_string(),
+                (false, true) => self.prefix.clone(),
+                (false, false) => format!("{}.{}", self.prefix, key),
             };
             self.violations.push(Violation {
                 key: full,

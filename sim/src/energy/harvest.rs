@@ -16,13 +16,21 @@ pub const MAX_POWER_MW: f64 = 1e6;
 /// Largest accepted solar day length, in s (about 3 years).
 pub const MAX_DAY_LENGTH_S: u64 = 100_000_000;
 
+impl Default for HarvestConfig {
+    /// No harvesting.
+    fn default() -> Self {
+        HarvestConfig::None {}
+    }
+}
+
 /// The `[energy.harvest]` table, tagged by `kind`.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum HarvestConfig {
     /// No harvesting (default): a browned-out node never comes back.
-    #[default]
-    None,
+    /// A struct variant with no fields, so that `deny_unknown_fields`
+    /// rejects stray keys (a unit variant would ignore them).
+    None {},
     /// Constant power, day and night.
     Constant {
         /// Harvested power, mW.
@@ -67,7 +75,7 @@ impl Validate for HarvestConfig {
             );
         };
         match *self {
-            HarvestConfig::None => {}
+            HarvestConfig::None {} => {}
             HarvestConfig::Constant { power_mw } => power(v, "power_mw", power_mw),
             HarvestConfig::Solar {
                 peak_power_mw,
@@ -137,7 +145,7 @@ impl Harvest {
     /// The integer model of a *validated* configuration.
     pub fn new(config: &HarvestConfig) -> Harvest {
         match *config {
-            HarvestConfig::None => Harvest::None,
+            HarvestConfig::None {} => Harvest::None,
             HarvestConfig::Constant { power_mw } => Harvest::Constant {
                 power_nw: mw_to_nw(power_mw),
             },

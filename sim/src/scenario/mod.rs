@@ -163,6 +163,22 @@ impl Validate for Scenario {
             ),
             self.node.collect_window_ms,
         );
+        for (i, storm) in self.dataset.storms().iter().enumerate() {
+            let ids = storm
+                .nodes
+                .iter()
+                .flatten()
+                .copied()
+                .chain(storm.node_range.iter().map(|r| r[1].saturating_sub(1)));
+            if let Some(max_id) = ids.max() {
+                v.require(
+                    max_id < self.nodes,
+                    &format!("dataset.storms[{i}]"),
+                    format_args!("node ids below `nodes` ({})", self.nodes),
+                    max_id,
+                );
+            }
+        }
         let latency_max_us = self.radio.latency_base_us + self.radio.latency_jitter_us;
         v.require(
             self.node.collect_window_ms * 1_000 > latency_max_us,
@@ -231,9 +247,22 @@ fn parse_error(
     doc: Option<&DeTable<'_>>,
     e: &toml::de::Error,
 ) -> ScenarioError {
-    let offset = e.span().map_or(0, |s| s.start);
+    let span = e.span();
+    let offset = span.as_ref().map_or(0, |s| s.start);
     let (line, column) = locate::line_column(text, offset);
-    let key = doc.and_then(|d| locate::path_at(d, offset));
+    // A span over the whole document (e.g. a missing top-level key) names
+    // no key; the message does.
+    // toml reports a missing top-level key with an empty span at 0.
+    let whole_text =
+        |s: &std::ops::Range<usize>| s.start == 0 && s.end + 1 >= text.trim_end().len();
+    let pointed = span
+        .as_ref()
+        .is_some_and(|s| !s.is_empty() && !whole_text(s));
+    let key = if pointed {
+        doc.and_then(|d| locate::path_at(d, offset))
+    } else {
+        None
+    };
     let message = e.message().trim().replace('\n', " ");
     ScenarioError::Parse {
         path: path.to_path_buf(),
