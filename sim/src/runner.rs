@@ -194,6 +194,11 @@ fn write_results(
         let p = p.to_path_buf();
         move |e| RunError::Io(p, e)
     };
+    if dir.exists() && !dir.is_dir() {
+        let e =
+            std::io::Error::other("exists and is not a directory (--out must name a directory)");
+        return Err(RunError::Io(dir.to_path_buf(), e));
+    }
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let csv_path = dir.join("rounds.csv");
     output::write_atomically(&csv_path, |w| write_csv(w, rows)).map_err(io(&csv_path))?;

@@ -17,6 +17,9 @@ pub struct Violation {
     pub expected: String,
     /// The offending value as written back, e.g. `1.5`.
     pub found: String,
+    /// For a rule between two keys: the other key, used to locate the
+    /// problem when `key` itself is not written in the file (a default).
+    pub related: Option<String>,
 }
 
 /// Collects violations under a key prefix.
@@ -57,6 +60,28 @@ impl Validator {
                 key: full,
                 expected: expected.to_string(),
                 found: found.to_string(),
+                related: None,
+            });
+        }
+    }
+
+    /// Like [`Validator::require`] for a rule between `key` and `related`
+    /// (both full dotted paths from the root): reported under `key`, located
+    /// at `related` when `key` is not written in the file.
+    pub fn require_between(
+        &mut self,
+        ok: bool,
+        key: &str,
+        related: &str,
+        expected: impl Display,
+        found: impl Display,
+    ) {
+        if !ok {
+            self.violations.push(Violation {
+                key: key.to_string(),
+                expected: expected.to_string(),
+                found: found.to_string(),
+                related: Some(related.to_string()),
             });
         }
     }

@@ -115,9 +115,10 @@ impl Validate for RunConfig {
         v.range("rounds", self.rounds, 1, 1_000_000);
         v.range("sample_period_ms", self.sample_period_ms, 1, 86_400_000);
         v.range("round_period_ms", self.round_period_ms, 1, 86_400_000);
-        v.require(
+        v.require_between(
             self.round_period_ms >= self.sample_period_ms,
-            "round_period_ms",
+            "run.round_period_ms",
+            "run.sample_period_ms",
             format_args!(
                 "at least `run.sample_period_ms` ({})",
                 self.sample_period_ms
@@ -154,9 +155,10 @@ impl Validate for Scenario {
         v.section("energy", |v| self.energy.validate(v));
         v.section("dataset", |v| self.dataset.validate(v));
         v.section("node", |v| self.node.validate(v));
-        v.require(
+        v.require_between(
             self.node.collect_window_ms < self.run.round_period_ms,
             "node.collect_window_ms",
+            "run.round_period_ms",
             format_args!(
                 "less than `run.round_period_ms` ({})",
                 self.run.round_period_ms
@@ -180,9 +182,10 @@ impl Validate for Scenario {
             }
         }
         let latency_max_us = self.radio.latency_base_us + self.radio.latency_jitter_us;
-        v.require(
+        v.require_between(
             self.node.collect_window_ms * 1_000 > latency_max_us,
             "node.collect_window_ms",
+            "radio.latency_base_us",
             format_args!("more than the radio's largest latency ({latency_max_us} µs)"),
             self.node.collect_window_ms,
         );
@@ -235,6 +238,12 @@ where
     })
 }
 
+/// Whether `span` (from [`locate::span_of`]) is the value of `key` itself
+/// rather than of an ancestor.
+fn written_at(doc: &DeTable<'_>, key: &str, span: &std::ops::Range<usize>) -> bool {
+    locate::path_at(doc, span.start).is_some_and(|p| p == key)
+}
+
 fn is_blank(text: &str) -> bool {
     text.lines()
         .map(str::trim)
@@ -276,7 +285,13 @@ fn parse_error(
 }
 
 fn locate_violation(text: &str, doc: &DeTable<'_>, v: Violation) -> Located {
-    let offset = locate::span_of(doc, &v.key).map_or(0, |s| s.start);
+    // The key's own value if written; else, for a rule between two keys,
+    // the other one; else the nearest written ancestor section.
+    let exact = |key: &str| locate::span_of(doc, key).filter(|s| written_at(doc, key, s));
+    let span = exact(&v.key)
+        .or_else(|| v.related.as_deref().and_then(exact))
+        .or_else(|| locate::span_of(doc, &v.key));
+    let offset = span.map_or(0, |s| s.start);
     let (line, column) = locate::line_column(text, offset);
     Located {
         line,
