@@ -5,7 +5,8 @@
 //! directory is atomic on POSIX file systems, so a reader — or a resumed
 //! sweep — sees either the complete previous file, the complete new one, or
 //! none; an interrupted run never leaves a partial result under a final
-//! name. Stale temporaries of a killed process are harmless and ignored.
+//! name. Temporaries a killed process left behind are removed by the next
+//! write into the same directory ([`remove_stale_temporaries`]).
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
@@ -51,6 +52,27 @@ fn write_then_rename(
     file.sync_all()?;
     drop(file);
     fs::rename(tmp, path)
+}
+
+/// Removes temporaries (`.NAME.tmp-PID`) that an interrupted writer left in
+/// `dir`; returns how many were removed. Only files of that exact shape are
+/// touched.
+pub fn remove_stale_temporaries(dir: &Path) -> io::Result<usize> {
+    let mut removed = 0;
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let is_temporary = name.starts_with('.')
+            && name
+                .rsplit_once(".tmp-")
+                .is_some_and(|(_, pid)| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()));
+        if is_temporary && entry.file_type()?.is_file() {
+            fs::remove_file(entry.path())?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }
 
 /// Writes `bytes` to `path` atomically.
@@ -101,6 +123,22 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names.len(), 1, "temporary left behind: {names:?}");
+    }
+
+    #[test]
+    fn stale_temporaries_are_removed_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join(".rounds.csv.tmp-4242"), b"half").unwrap();
+        fs::write(dir.path().join(".hidden"), b"keep").unwrap();
+        fs::write(dir.path().join("notes.tmp-1"), b"keep").unwrap();
+        write_bytes_atomically(&dir.path().join("rounds.csv"), b"whole").unwrap();
+        assert_eq!(remove_stale_temporaries(dir.path()).unwrap(), 1);
+        let mut names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, [".hidden", "notes.tmp-1", "rounds.csv"]);
     }
 
     #[test]

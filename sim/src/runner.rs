@@ -200,6 +200,7 @@ fn write_results(
         return Err(RunError::Io(dir.to_path_buf(), e));
     }
     std::fs::create_dir_all(dir).map_err(io(dir))?;
+    output::remove_stale_temporaries(dir).map_err(io(dir))?;
     let csv_path = dir.join("rounds.csv");
     output::write_atomically(&csv_path, |w| write_csv(w, rows)).map_err(io(&csv_path))?;
     let json = serde_json::to_vec_pretty(summary).expect("summary serializes");
