@@ -7,6 +7,7 @@
 //! | 8 | 16 | nonce | fresh random bytes, echoed by the response |
 
 use super::field;
+use super::view::{exact_len, packet_view};
 use super::{NodeId, RxError};
 
 /// Bytes of the nonce.
@@ -21,35 +22,16 @@ mod offset {
     pub const NONCE: usize = 8;
 }
 
-/// A view of an AuditChallenge payload.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
+packet_view! {
+    /// A view of an AuditChallenge payload.
+    pub struct Packet<T: AsRef<[u8]>> { buffer: T }
+    checked by check_len;
 }
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    /// Wraps `buffer` without checks; getters may panic on a short buffer.
-    pub const fn new_unchecked(buffer: T) -> Packet<T> {
-        Packet { buffer }
-    }
-
-    /// Wraps `buffer` after [`Packet::check_len`].
-    pub fn new_checked(buffer: T) -> Result<Packet<T>, RxError> {
-        let packet = Packet::new_unchecked(buffer);
-        packet.check_len()?;
-        Ok(packet)
-    }
-
     /// Checks the buffer is exactly [`LEN`] bytes.
     pub fn check_len(&self) -> Result<(), RxError> {
-        let len = self.buffer.as_ref().len();
-        if len < LEN {
-            return Err(RxError::Truncated);
-        }
-        if len > LEN {
-            return Err(RxError::Malformed);
-        }
-        Ok(())
+        exact_len(self.buffer.as_ref().len(), LEN)
     }
 
     /// The audited node.

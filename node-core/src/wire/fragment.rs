@@ -17,6 +17,7 @@
 //! MTU is sent as is, unfragmented.
 
 use super::field;
+use super::view::packet_view;
 use super::{
     CRC_LEN, EmitError, FRAGMENT_KIND, Frame, HEADER_LEN, MAX_FRAGMENTS, MAX_FRAME_LEN, MIN_MTU,
     NodeId, RxError, VERSION,
@@ -36,25 +37,13 @@ mod offset {
     pub const CHUNK: usize = 4;
 }
 
-/// A view of a FRAGMENT payload.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
+packet_view! {
+    /// A view of a FRAGMENT payload.
+    pub struct Packet<T: AsRef<[u8]>> { buffer: T }
+    checked by check_len;
 }
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    /// Wraps `buffer` without checks; getters may panic on a short buffer.
-    pub const fn new_unchecked(buffer: T) -> Packet<T> {
-        Packet { buffer }
-    }
-
-    /// Wraps `buffer` after [`Packet::check_len`].
-    pub fn new_checked(buffer: T) -> Result<Packet<T>, RxError> {
-        let packet = Packet::new_unchecked(buffer);
-        packet.check_len()?;
-        Ok(packet)
-    }
-
     /// Checks the fragment header is present and the chunk non-empty.
     pub fn check_len(&self) -> Result<(), RxError> {
         let len = self.buffer.as_ref().len();

@@ -13,6 +13,7 @@
 
 use super::crc;
 use super::field;
+use super::view::{exact_len, packet_view};
 use super::{
     AuditChallengeRepr, AuditResponseRepr, CRC_LEN, EmitError, FRAGMENT_KIND, FrameKind,
     HEADER_LEN, HeartbeatRepr, MAX_FRAME_LEN, MAX_PAYLOAD_LEN, ModelUpdateRepr, NodeId, ProofRepr,
@@ -34,26 +35,13 @@ mod offset {
 /// [`MAX_PAYLOAD_LEN`].
 const PAYLOAD_LEN_LIMIT: usize = super::MTU_WIFI - HEADER_LEN - CRC_LEN;
 
-/// A read/write view of a frame's header, payload and trailer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Frame<T: AsRef<[u8]>> {
-    buffer: T,
+packet_view! {
+    /// A read/write view of a frame's header, payload and trailer.
+    pub struct Frame<T: AsRef<[u8]>> { buffer: T }
+    checked by check;
 }
 
 impl<T: AsRef<[u8]>> Frame<T> {
-    /// Wraps `buffer` without checking anything; getters may panic on a
-    /// short buffer.
-    pub const fn new_unchecked(buffer: T) -> Frame<T> {
-        Frame { buffer }
-    }
-
-    /// Wraps `buffer` after [`Frame::check`].
-    pub fn new_checked(buffer: T) -> Result<Frame<T>, RxError> {
-        let frame = Frame::new_unchecked(buffer);
-        frame.check()?;
-        Ok(frame)
-    }
-
     /// Checks, in order: header present (`Truncated`), version
     /// (`BadVersion`), `payload_len` in range (`Malformed`), buffer exactly
     /// header + payload + CRC long (`Truncated` / `Malformed`). Kind and
@@ -75,14 +63,7 @@ impl<T: AsRef<[u8]>> Frame<T> {
         if payload_len > limit {
             return Err(RxError::Malformed);
         }
-        let expected = HEADER_LEN + payload_len + CRC_LEN;
-        if len < expected {
-            return Err(RxError::Truncated);
-        }
-        if len > expected {
-            return Err(RxError::Malformed);
-        }
-        Ok(())
+        exact_len(len, HEADER_LEN + payload_len + CRC_LEN)
     }
 
     /// Unwraps the buffer.

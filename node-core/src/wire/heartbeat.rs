@@ -6,6 +6,7 @@
 //! | 1 | 2 | battery | state of charge, Q0.16 fraction (`65535` ≈ full) |
 
 use super::field;
+use super::view::{exact_len, packet_view};
 use super::{RxError, regime_from_code};
 use crate::q::Q;
 use crate::regime::Regime;
@@ -13,35 +14,16 @@ use crate::regime::Regime;
 /// Payload bytes (fixed).
 pub const LEN: usize = 3;
 
-/// A view of a Heartbeat payload.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
+packet_view! {
+    /// A view of a Heartbeat payload.
+    pub struct Packet<T: AsRef<[u8]>> { buffer: T }
+    checked by check_len;
 }
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    /// Wraps `buffer` without checks; getters may panic on a short buffer.
-    pub const fn new_unchecked(buffer: T) -> Packet<T> {
-        Packet { buffer }
-    }
-
-    /// Wraps `buffer` after [`Packet::check_len`].
-    pub fn new_checked(buffer: T) -> Result<Packet<T>, RxError> {
-        let packet = Packet::new_unchecked(buffer);
-        packet.check_len()?;
-        Ok(packet)
-    }
-
     /// Checks the buffer is exactly [`LEN`] bytes.
     pub fn check_len(&self) -> Result<(), RxError> {
-        let len = self.buffer.as_ref().len();
-        if len < LEN {
-            return Err(RxError::Truncated);
-        }
-        if len > LEN {
-            return Err(RxError::Malformed);
-        }
-        Ok(())
+        exact_len(self.buffer.as_ref().len(), LEN)
     }
 
     /// The regime byte.

@@ -5,6 +5,8 @@
 //! over a byte buffer (`new_unchecked`, `new_checked` validating lengths,
 //! getters, setters when the buffer is mutable) and a `Repr` — the parsed,
 //! validated, high-level form — with `parse`, `buffer_len` and `emit`.
+//! The view struct and its two constructors come from one macro (private
+//! module `view`); each module writes its length check and accessors.
 //! `docs/wire-format.md` has every byte layout as a table.
 //!
 //! [`Packet`]: ModelUpdatePacket
@@ -68,6 +70,7 @@ pub mod reassembly;
 pub mod report;
 pub mod response;
 pub mod update;
+mod view;
 
 pub use crate::runtime::{FrameKind, NodeId, RxError};
 pub use challenge::{Packet as AuditChallengePacket, Repr as AuditChallengeRepr};

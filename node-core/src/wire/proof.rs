@@ -7,6 +7,7 @@
 //! | 3 | len | body | opaque |
 
 use super::field;
+use super::view::{exact_len, packet_view};
 use super::{BoundedVec, MAX_PROOF_LEN, RxError};
 
 /// Bytes before the body.
@@ -15,25 +16,13 @@ pub const FIXED_LEN: usize = 3;
 /// Largest payload.
 pub const MAX_LEN: usize = FIXED_LEN + MAX_PROOF_LEN;
 
-/// A view of a Proof payload.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
+packet_view! {
+    /// A view of a Proof payload.
+    pub struct Packet<T: AsRef<[u8]>> { buffer: T }
+    checked by check_len;
 }
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    /// Wraps `buffer` without checks; getters may panic on a short buffer.
-    pub const fn new_unchecked(buffer: T) -> Packet<T> {
-        Packet { buffer }
-    }
-
-    /// Wraps `buffer` after [`Packet::check_len`].
-    pub fn new_checked(buffer: T) -> Result<Packet<T>, RxError> {
-        let packet = Packet::new_unchecked(buffer);
-        packet.check_len()?;
-        Ok(packet)
-    }
-
     /// Checks `len ≤ 256` and that the buffer holds exactly the body.
     pub fn check_len(&self) -> Result<(), RxError> {
         let len = self.buffer.as_ref().len();
@@ -44,14 +33,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
         if body_len > MAX_PROOF_LEN {
             return Err(RxError::Malformed);
         }
-        let expected = FIXED_LEN + body_len;
-        if len < expected {
-            return Err(RxError::Truncated);
-        }
-        if len > expected {
-            return Err(RxError::Malformed);
-        }
-        Ok(())
+        exact_len(len, FIXED_LEN + body_len)
     }
 
     /// The scheme byte.

@@ -8,6 +8,7 @@
 //! | 5 + 8i | 4 | score | reputation, Q16.16 |
 
 use super::field;
+use super::view::{exact_len, packet_view};
 use super::{BoundedVec, MAX_REPORT_ENTRIES, NodeId, RxError};
 use crate::q::Q;
 
@@ -29,25 +30,13 @@ pub struct ReputationEntry {
     pub score: Q,
 }
 
-/// A view of a ReputationReport payload.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
+packet_view! {
+    /// A view of a ReputationReport payload.
+    pub struct Packet<T: AsRef<[u8]>> { buffer: T }
+    checked by check_len;
 }
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    /// Wraps `buffer` without checks; getters may panic on a short buffer.
-    pub const fn new_unchecked(buffer: T) -> Packet<T> {
-        Packet { buffer }
-    }
-
-    /// Wraps `buffer` after [`Packet::check_len`].
-    pub fn new_checked(buffer: T) -> Result<Packet<T>, RxError> {
-        let packet = Packet::new_unchecked(buffer);
-        packet.check_len()?;
-        Ok(packet)
-    }
-
     /// Checks `count ≤ 32` and that the buffer holds exactly `count`
     /// entries.
     pub fn check_len(&self) -> Result<(), RxError> {
@@ -59,14 +48,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
         if count > MAX_REPORT_ENTRIES {
             return Err(RxError::Malformed);
         }
-        let expected = FIXED_LEN + ENTRY_LEN * count;
-        if len < expected {
-            return Err(RxError::Truncated);
-        }
-        if len > expected {
-            return Err(RxError::Malformed);
-        }
-        Ok(())
+        exact_len(len, FIXED_LEN + ENTRY_LEN * count)
     }
 
     /// Number of entries.

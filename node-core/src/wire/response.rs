@@ -9,6 +9,7 @@
 
 use super::challenge::NONCE_LEN;
 use super::field;
+use super::view::{exact_len, packet_view};
 use super::{MAX_DIM, RxError, Words};
 use crate::q::Q;
 
@@ -20,25 +21,13 @@ pub const MAX_LEN: usize = FIXED_LEN + 4 * MAX_DIM;
 
 const COUNT: usize = NONCE_LEN;
 
-/// A view of an AuditResponse payload.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
+packet_view! {
+    /// A view of an AuditResponse payload.
+    pub struct Packet<T: AsRef<[u8]>> { buffer: T }
+    checked by check_len;
 }
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    /// Wraps `buffer` without checks; getters may panic on a short buffer.
-    pub const fn new_unchecked(buffer: T) -> Packet<T> {
-        Packet { buffer }
-    }
-
-    /// Wraps `buffer` after [`Packet::check_len`].
-    pub fn new_checked(buffer: T) -> Result<Packet<T>, RxError> {
-        let packet = Packet::new_unchecked(buffer);
-        packet.check_len()?;
-        Ok(packet)
-    }
-
     /// Checks `count ≤ MAX_DIM` and that the buffer holds exactly `count`
     /// words.
     pub fn check_len(&self) -> Result<(), RxError> {
@@ -50,14 +39,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
         if count > MAX_DIM {
             return Err(RxError::Malformed);
         }
-        let expected = FIXED_LEN + 4 * count;
-        if len < expected {
-            return Err(RxError::Truncated);
-        }
-        if len > expected {
-            return Err(RxError::Malformed);
-        }
-        Ok(())
+        exact_len(len, FIXED_LEN + 4 * count)
     }
 
     /// The echoed nonce.

@@ -12,6 +12,7 @@
 //! | 12 | … | words | raw: `dim × i32`; BFP-16: [`bfp::encoded_len`]`(dim)` bytes |
 
 use super::field;
+use super::view::{exact_len, packet_view};
 use super::{EmitError, MAX_DIM, RxError, Words, bfp, regime_from_code};
 use crate::q::Q;
 use crate::regime::Regime;
@@ -65,25 +66,13 @@ impl Encoding {
     }
 }
 
-/// A view of a ModelUpdate payload.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
+packet_view! {
+    /// A view of a ModelUpdate payload.
+    pub struct Packet<T: AsRef<[u8]>> { buffer: T }
+    checked by check_len;
 }
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    /// Wraps `buffer` without checks; getters may panic on a short buffer.
-    pub const fn new_unchecked(buffer: T) -> Packet<T> {
-        Packet { buffer }
-    }
-
-    /// Wraps `buffer` after [`Packet::check_len`].
-    pub fn new_checked(buffer: T) -> Result<Packet<T>, RxError> {
-        let packet = Packet::new_unchecked(buffer);
-        packet.check_len()?;
-        Ok(packet)
-    }
-
     /// Checks the fields the length depends on (encoding, dim) and that
     /// the buffer is exactly as long as they imply.
     pub fn check_len(&self) -> Result<(), RxError> {
@@ -96,14 +85,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
         if dim == 0 || dim > MAX_DIM {
             return Err(RxError::Malformed);
         }
-        let expected = FIXED_LEN + encoding.words_len(dim);
-        if len < expected {
-            return Err(RxError::Truncated);
-        }
-        if len > expected {
-            return Err(RxError::Malformed);
-        }
-        Ok(())
+        exact_len(len, FIXED_LEN + encoding.words_len(dim))
     }
 
     /// The regime byte.
