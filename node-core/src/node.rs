@@ -637,6 +637,7 @@ impl Runtime for Node {
     fn telemetry(&self) -> Telemetry {
         Telemetry {
             energy_used_uj: self.meter.used_uj(),
+            aggregation_ops: self.counters.aggregation_ops,
             ..self.telemetry
         }
     }
@@ -765,6 +766,9 @@ mod tests {
         assert!(c.updates_accepted > 0);
         assert_eq!(mesh.nodes[0].telemetry().rounds, 29);
         assert_eq!(mesh.nodes[0].telemetry().frames_rejected, 0);
+        let telemetry = mesh.nodes[0].telemetry();
+        assert_eq!(telemetry.aggregation_ops, c.aggregation_ops);
+        assert!(telemetry.aggregation_ops > 0);
     }
 
     #[test]
