@@ -134,11 +134,7 @@ impl fmt::Display for DatasetError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DatasetError::Invalid(violations) => {
-                write!(f, "invalid [dataset]:")?;
-                for x in violations {
-                    write!(f, " {}: expected {}, found {};", x.key, x.expected, x.found)?;
-                }
-                Ok(())
+                crate::validate::write_violations(f, "dataset", violations)
             }
             DatasetError::Ucr(e) => e.fmt(f),
             DatasetError::StormNode { storm, node, nodes } => write!(

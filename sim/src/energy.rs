@@ -110,15 +110,7 @@ pub enum EnergyError {
 impl fmt::Display for EnergyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let EnergyError::Invalid(violations) = self;
-        write!(f, "invalid energy configuration:")?;
-        for x in violations {
-            write!(
-                f,
-                " `{}` expected {}, found {};",
-                x.key, x.expected, x.found
-            )?;
-        }
-        Ok(())
+        crate::validate::write_violations(f, "energy", violations)
     }
 }
 

@@ -146,15 +146,7 @@ impl fmt::Display for RadioError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RadioError::Invalid(violations) => {
-                write!(f, "invalid radio configuration:")?;
-                for x in violations {
-                    write!(
-                        f,
-                        " `{}` expected {}, found {};",
-                        x.key, x.expected, x.found
-                    )?;
-                }
-                Ok(())
+                crate::validate::write_violations(f, "radio", violations)
             }
             RadioError::Topology(e) => write!(f, "{e}"),
         }

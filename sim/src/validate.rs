@@ -22,6 +22,31 @@ pub struct Violation {
     pub related: Option<String>,
 }
 
+impl std::fmt::Display for Violation {
+    /// `` `key` expected …, found … ``
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "`{}` expected {}, found {}",
+            self.key, self.expected, self.found
+        )
+    }
+}
+
+/// Writes `invalid <what> configuration: <v1>; <v2>; …` (the text of the
+/// components' `Invalid` errors when they are built outside a scenario).
+pub fn write_violations(
+    f: &mut std::fmt::Formatter<'_>,
+    what: &str,
+    violations: &[Violation],
+) -> std::fmt::Result {
+    write!(f, "invalid {what} configuration:")?;
+    for v in violations {
+        write!(f, " {v};")?;
+    }
+    Ok(())
+}
+
 /// Collects violations under a key prefix.
 #[derive(Debug, Default)]
 pub struct Validator {
