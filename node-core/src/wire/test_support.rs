@@ -23,9 +23,7 @@ fn words(raw: &[i32]) -> Words {
 /// update round-trips exactly.
 pub fn update(encoding: Encoding, raw: &[i32], delta: bool) -> ModelUpdateRepr {
     let mut raw = raw.to_vec();
-    if encoding == Encoding::Bfp16 {
-        bfp::quantize(&mut raw);
-    }
+    bfp::quantize_for(encoding, &mut raw);
     ModelUpdateRepr {
         regime: Regime::Storm,
         encoding,
@@ -59,6 +57,7 @@ pub fn sample_frames() -> Vec<FrameRepr> {
     vec![
         frame(Message::ModelUpdate(update(Encoding::Raw, &nine, false))),
         frame(Message::ModelUpdate(update(Encoding::Bfp16, &nine, true))),
+        frame(Message::ModelUpdate(update(Encoding::Bfp8, &nine, true))),
         frame(Message::ModelUpdate(update(Encoding::Raw, &full, true))),
         frame(Message::ReputationReport(report)),
         frame(Message::AuditChallenge(AuditChallengeRepr {
@@ -96,28 +95,31 @@ fn arb_raw(min: usize) -> impl Strategy<Value = Vec<i32>> {
     ]
 }
 
+fn arb_encoding() -> impl Strategy<Value = Encoding> {
+    prop_oneof![
+        Just(Encoding::Raw),
+        Just(Encoding::Bfp16),
+        Just(Encoding::Bfp8)
+    ]
+}
+
 fn arb_update() -> impl Strategy<Value = ModelUpdateRepr> {
     (
         arb_regime(),
-        any::<bool>(),
+        arb_encoding(),
         any::<bool>(),
         any::<u32>(),
         any::<i32>(),
         arb_raw(1),
     )
-        .prop_map(|(regime, bfp16, delta, base_round, residual, raw)| {
-            let encoding = if bfp16 {
-                Encoding::Bfp16
-            } else {
-                Encoding::Raw
-            };
-            ModelUpdateRepr {
+        .prop_map(
+            |(regime, encoding, delta, base_round, residual, raw)| ModelUpdateRepr {
                 regime,
                 base_round,
                 residual: Q::from_bits(residual),
                 ..update(encoding, &raw, delta)
-            }
-        })
+            },
+        )
 }
 
 fn arb_message() -> impl Strategy<Value = Message> {

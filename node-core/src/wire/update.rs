@@ -1,19 +1,23 @@
 //! ModelUpdate ("GhostUpdate"): a sender's model weights, or a delta
-//! against an agreed base model, raw or BFP-16 compressed.
+//! against an agreed base model, raw or BFP-16/BFP-8 compressed.
 //!
 //! | offset | size | field | meaning |
 //! |---|---|---|---|
 //! | 0 | 1 | regime | sender's [`Regime`] (0 Calm, 1 PreStorm, 2 Storm) |
-//! | 1 | 1 | encoding | [`Encoding`]: 0 raw Q16.16, 1 BFP-16 |
+//! | 1 | 1 | encoding | [`Encoding`]: 0 raw Q16.16, 1 BFP-16, 2 BFP-8 |
 //! | 2 | 1 | flags | bit 0 [`FLAG_DELTA`]; bits 1..=7 reserved, must be 0 |
 //! | 3 | 1 | dim | words, `1..=MAX_DIM` |
 //! | 4 | 4 | base_round | round of the model a delta applies to |
 //! | 8 | 4 | residual | sender's recent prediction RMSE, Q16.16 |
-//! | 12 | … | words | raw: `dim × i32`; BFP-16: [`bfp::encoded_len`]`(dim)` bytes |
+//! | 12 | … | words | raw: `dim × i32`; BFP: [`MantissaWidth::encoded_len`]`(dim)` bytes |
+//!
+//! Sizes for `dim = 9` (the default model): payload 48 / 31 / 22 bytes,
+//! frame 64 / 47 / 38 bytes for raw / BFP-16 / BFP-8.
 
+use super::bfp::{self, MantissaWidth};
 use super::field;
 use super::view::{exact_len, packet_view};
-use super::{EmitError, MAX_DIM, RxError, Words, bfp, regime_from_code};
+use super::{EmitError, MAX_DIM, RxError, Words, regime_from_code};
 use crate::q::Q;
 use crate::regime::Regime;
 
@@ -43,8 +47,13 @@ pub enum Encoding {
     /// `dim` little-endian `i32` Q16.16 words, exact.
     #[default]
     Raw = 0,
-    /// Block floating point, lossy with a stated bound (see [`bfp`]).
+    /// Block floating point with 16-bit mantissas, lossy with a stated
+    /// bound (see [`bfp`]).
     Bfp16 = 1,
+    /// Block floating point with 8-bit mantissas: half the bytes of
+    /// [`Encoding::Bfp16`], the same bound `2^(e−1)` per word with a
+    /// coarser exponent (see [`bfp`]).
+    Bfp8 = 2,
 }
 
 impl Encoding {
@@ -53,15 +62,26 @@ impl Encoding {
         match code {
             0 => Some(Encoding::Raw),
             1 => Some(Encoding::Bfp16),
+            2 => Some(Encoding::Bfp8),
             _ => None,
+        }
+    }
+
+    /// The mantissa width of a block floating point encoding, `None` for
+    /// [`Encoding::Raw`].
+    pub const fn mantissa_width(self) -> Option<MantissaWidth> {
+        match self {
+            Encoding::Raw => None,
+            Encoding::Bfp16 => Some(MantissaWidth::Bits16),
+            Encoding::Bfp8 => Some(MantissaWidth::Bits8),
         }
     }
 
     /// Bytes `dim` words take in this encoding.
     pub const fn words_len(self, dim: usize) -> usize {
-        match self {
-            Encoding::Raw => 4 * dim,
-            Encoding::Bfp16 => bfp::encoded_len(dim),
+        match self.mantissa_width() {
+            None => 4 * dim,
+            Some(width) => width.encoded_len(dim),
         }
     }
 }
@@ -163,8 +183,8 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
 
 /// A parsed ModelUpdate.
 ///
-/// With [`Encoding::Bfp16`], `emit` is lossy: `parse(emit(r)) == r` only
-/// when the words are already BFP-representable (see [`bfp::quantize`]).
+/// With a BFP encoding, `emit` is lossy: `parse(emit(r)) == r` only when
+/// the words are already representable (see [`bfp::quantize_for`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Repr {
     /// The sender's regime.
@@ -244,14 +264,14 @@ impl Repr {
 
 /// Decodes `raw.len()` words; `bytes` is exactly their encoded length.
 fn decode_words(encoding: Encoding, bytes: &[u8], raw: &mut [i32]) -> Result<(), RxError> {
-    match encoding {
-        Encoding::Raw => {
+    match encoding.mantissa_width() {
+        None => {
             for (index, word) in raw.iter_mut().enumerate() {
                 *word = field::i32_at(bytes, 4 * index);
             }
         }
-        Encoding::Bfp16 => {
-            bfp::decode(bytes, raw)?;
+        Some(width) => {
+            bfp::decode(width, bytes, raw)?;
         }
     }
     Ok(())
@@ -260,14 +280,14 @@ fn decode_words(encoding: Encoding, bytes: &[u8], raw: &mut [i32]) -> Result<(),
 /// Encodes `raw` into `bytes`, which is exactly their encoded length.
 fn encode_words(encoding: Encoding, raw: &[i32], bytes: &mut [u8]) {
     debug_assert_eq!(bytes.len(), encoding.words_len(raw.len()));
-    match encoding {
-        Encoding::Raw => {
+    match encoding.mantissa_width() {
+        None => {
             for (index, &word) in raw.iter().enumerate() {
                 field::set_i32(bytes, 4 * index, word);
             }
         }
-        Encoding::Bfp16 => {
-            let written = bfp::encode(raw, bytes);
+        Some(width) => {
+            let written = bfp::encode(width, raw, bytes);
             debug_assert_eq!(written, Ok(bytes.len()));
         }
     }
@@ -284,15 +304,13 @@ mod tests {
             let raw = (i as i32 - 4) * 0x1_2345;
             words.push(Q::from_bits(raw)).unwrap();
         }
-        if encoding == Encoding::Bfp16 {
-            let mut raw = [0i32; MAX_DIM];
-            for (r, w) in raw.iter_mut().zip(words.as_slice()) {
-                *r = w.to_bits();
-            }
-            bfp::quantize(&mut raw[..dim]);
-            for (w, r) in words.as_mut_slice().iter_mut().zip(raw) {
-                *w = Q::from_bits(r);
-            }
+        let mut raw = [0i32; MAX_DIM];
+        for (r, w) in raw.iter_mut().zip(words.as_slice()) {
+            *r = w.to_bits();
+        }
+        bfp::quantize_for(encoding, &mut raw[..dim]);
+        for (w, r) in words.as_mut_slice().iter_mut().zip(raw) {
+            *w = Q::from_bits(r);
         }
         Repr {
             regime: Regime::PreStorm,
@@ -317,15 +335,49 @@ mod tests {
     fn sizes_for_dim_9() {
         assert_eq!(sample(Encoding::Raw, 9).buffer_len(), 12 + 36);
         assert_eq!(sample(Encoding::Bfp16, 9).buffer_len(), 12 + 19);
+        assert_eq!(sample(Encoding::Bfp8, 9).buffer_len(), 12 + 10);
+        // Frames add 16 bytes: 64, 47 and 38.
         assert_eq!(MAX_LEN, 268);
+    }
+
+    #[test]
+    fn codes_round_trip() {
+        for encoding in [Encoding::Raw, Encoding::Bfp16, Encoding::Bfp8] {
+            assert_eq!(Encoding::from_code(encoding as u8), Some(encoding));
+        }
+        assert_eq!(Encoding::from_code(3), None);
     }
 
     #[test]
     fn round_trips() {
         for dim in [1, 9, 16, 17, 64] {
-            round_trip(&sample(Encoding::Raw, dim));
-            round_trip(&sample(Encoding::Bfp16, dim));
+            for encoding in [Encoding::Raw, Encoding::Bfp16, Encoding::Bfp8] {
+                round_trip(&sample(encoding, dim));
+            }
         }
+    }
+
+    #[test]
+    fn bfp8_layout_and_strictness() {
+        let repr = sample(Encoding::Bfp8, 2);
+        let (good, len) = round_trip(&repr);
+        assert_eq!(len, FIXED_LEN + 3);
+        assert_eq!(good[offset::ENCODING], 2);
+        // Words -4·0x12345 and -3·0x12345: M = 298260 has 19 bits, e = 12,
+        // mantissas round(-298260 / 4096) = -73 and round(-223695 / 4096) = -55.
+        assert_eq!(&good[FIXED_LEN..len], &[12, (-73i8) as u8, (-55i8) as u8]);
+        let parse = |bytes: &[u8]| Packet::new_checked(bytes).and_then(|p| Repr::parse(&p));
+        let mut bad = good;
+        bad[FIXED_LEN] = 26; // exponent above 25
+        assert_eq!(parse(&bad[..len]), Err(RxError::Malformed));
+        let mut bad = good;
+        bad[FIXED_LEN + 1] = 63; // non-canonical: e > 0 but every |m| < 64
+        bad[FIXED_LEN + 2] = (-63i8) as u8;
+        assert_eq!(parse(&bad[..len]), Err(RxError::Malformed));
+        let mut bad = good;
+        bad[FIXED_LEN + 1] = 0x80; // mantissa -128
+        assert_eq!(parse(&bad[..len]), Err(RxError::Malformed));
+        assert_eq!(parse(&good[..len - 1]), Err(RxError::Truncated));
     }
 
     #[test]
@@ -346,7 +398,7 @@ mod tests {
         bad[offset::REGIME] = 3;
         assert_eq!(parse(&bad[..len]), Err(RxError::Malformed));
         let mut bad = good;
-        bad[offset::ENCODING] = 2;
+        bad[offset::ENCODING] = 3;
         assert_eq!(parse(&bad[..len]), Err(RxError::Malformed));
         let mut bad = good;
         bad[offset::FLAGS] = 0x02;
