@@ -30,12 +30,12 @@
 //! | [`rng`] | seeded ChaCha streams per (seed, node, purpose) |
 //! | [`model`] | the [`model::Predictor`] trait and the NLMS linear neuron |
 //! | [`regime`] | entropy signal and the Calm → PreStorm → Storm machine |
-//! | [`gossip`] | the utility gate: when to broadcast, per regime |
+//! | [`gossip`] | the utility gate (when to broadcast, per regime) and delta updates ([`gossip::delta`]) |
 //! | [`power`] | energy costs of a node's own work, the energy meter |
 //! | [`node`] | [`node::Node`]: the full runtime behind [`runtime::Runtime`] |
 //! | [`runtime`] | the sans-IO [`runtime::Runtime`] trait the hosts drive |
 //! | [`digest`] | the canonical determinism digest |
-//! | [`wire`] | frames on the air: [`wire::FrameRepr`] parse/emit, CRC-32, BFP-16 ([`wire::bfp`]), [`wire::Fragmenter`] and [`wire::Reassembler`] (docs/wire-format.md) |
+//! | [`wire`] | frames on the air: [`wire::FrameRepr`] parse/emit, CRC-32, 16- and 8-bit block floating point ([`wire::bfp`]), [`wire::Fragmenter`] and [`wire::Reassembler`] (docs/wire-format.md) |
 //! | [`aggregate`] | mean, trimmed mean, median, Krum, reputation-weighted, adaptive |
 //! | [`reputation`] | per-peer scores, update rule, adaptive exponent, bans |
 #![no_std]

@@ -33,6 +33,7 @@ use core::fmt;
 use crate::aggregate::{
     self, AdaptiveAggregator, AdaptiveConfig, Aggregator, Contribution, Rule, Scratch,
 };
+use crate::gossip::delta::{DeltaConfig, DeltaError, PeerModels, PublicModel};
 use crate::gossip::{self, GateInput, GossipConfig};
 use crate::model::{self, LinearNeuron, LinearNeuronConfig, Predictor};
 use crate::power::{EnergyCosts, EnergyMeter};
@@ -86,8 +87,10 @@ pub struct NodeConfig {
     pub aggregation: AggregationConfig,
     /// Reputation rule.
     pub reputation: ReputationConfig,
-    /// How model words travel. Default raw Q16.16.
+    /// How model words of a full update travel. Default raw Q16.16.
     pub encoding: Encoding,
+    /// Delta updates against the public model (see [`crate::gossip::delta`]).
+    pub delta: DeltaConfig,
     /// Most peer updates kept per round, `1..=64`. Default 32.
     pub inbox_max: u8,
     /// Energy per action.
@@ -111,6 +114,7 @@ impl Default for NodeConfig {
             aggregation: AggregationConfig::default(),
             reputation: ReputationConfig::default(),
             encoding: Encoding::Raw,
+            delta: DeltaConfig::default(),
             inbox_max: 32,
             costs: EnergyCosts::default(),
         }
@@ -186,6 +190,9 @@ pub enum ConfigError {
     InboxOutOfRange,
     /// `collect_window` is zero or not shorter than the round.
     CollectWindowOutOfRange,
+    /// `delta.keyframe_rounds` outside `1..=1000` or `delta.tracked_peers`
+    /// outside `1..=64`.
+    DeltaOutOfRange,
     /// A per-regime step size is outside the model's range.
     StepSizeOutOfRange,
 }
@@ -199,6 +206,9 @@ impl fmt::Display for ConfigError {
             ConfigError::Reputation(e) => write!(f, "reputation: {e}"),
             ConfigError::RoundPeriodZero => f.write_str("round period must be > 0"),
             ConfigError::InboxOutOfRange => f.write_str("inbox_max must be in 1..=64"),
+            ConfigError::DeltaOutOfRange => {
+                f.write_str("delta keyframe_rounds must be in 1..=1000, tracked_peers in 1..=64")
+            }
             ConfigError::CollectWindowOutOfRange => {
                 f.write_str("collect window must be > 0 and shorter than the round")
             }
@@ -214,8 +224,13 @@ pub struct NodeCounters {
     pub updates_accepted: u32,
     /// Updates dropped because the inbox was full.
     pub updates_dropped_full: u32,
-    /// Updates refused (banned sender, wrong dimension, delta).
+    /// Updates refused (banned sender, wrong dimension, delta without its
+    /// base).
     pub updates_refused: u32,
+    /// Of those, deltas whose base this node did not hold (a lost frame).
+    pub delta_base_missing: u32,
+    /// Updates sent as deltas.
+    pub deltas_sent: u32,
     /// Rounds in which the node broadcast.
     pub broadcasts: u32,
     /// Rounds in which the gate kept the node silent.
@@ -285,6 +300,8 @@ pub struct Node {
     inbox: Inbox,
     reassembler: Option<Reassembler>,
     outbox: Vec<u8>,
+    public: PublicModel,
+    peer_models: Option<PeerModels>,
     outbox_len: usize,
     outbox_next: u8,
     frame_id: u16,
@@ -312,6 +329,14 @@ impl Node {
         if config.inbox_max == 0 || usize::from(config.inbox_max) > INBOX_MAX {
             return Err(ConfigError::InboxOutOfRange);
         }
+        let delta = &config.delta;
+        if delta.keyframe_rounds == 0
+            || delta.keyframe_rounds > 1_000
+            || delta.tracked_peers == 0
+            || usize::from(delta.tracked_peers) > INBOX_MAX
+        {
+            return Err(ConfigError::DeltaOutOfRange);
+        }
         let model = LinearNeuron::new(config.model).map_err(ConfigError::Model)?;
         let entropy = EntropySignal::new(config.entropy).map_err(ConfigError::Regime)?;
         let detector = RegimeDetector::new(config.detector).map_err(ConfigError::Regime)?;
@@ -326,6 +351,11 @@ impl Node {
         let mut node = Node {
             inbox: Inbox::new(usize::from(config.inbox_max), dim),
             reassembler: None,
+            public: PublicModel::new(dim),
+            peer_models: config
+                .delta
+                .enabled
+                .then(|| PeerModels::new(usize::from(config.delta.tracked_peers), dim)),
             outbox: vec![0; wire::update::FIXED_LEN + 4 * dim + wire::HEADER_LEN + wire::CRC_LEN],
             outbox_len: 0,
             outbox_next: 0,
@@ -470,17 +500,42 @@ impl Node {
         }
     }
 
-    fn accept_update(&mut self, sender: NodeId, update: &ModelUpdateRepr) -> Result<(), RxError> {
-        if sender == self.config.id || self.reputation.is_banned(sender) || update.delta {
-            self.counters.updates_refused += 1;
-            return Err(RxError::Refused);
-        }
+    fn accept_update(
+        &mut self,
+        sender: NodeId,
+        round: u32,
+        update: &ModelUpdateRepr,
+    ) -> Result<(), RxError> {
         let words = update.words.as_slice();
-        if words.len() != self.model.dim() {
+        let refused = sender == self.config.id
+            || self.reputation.is_banned(sender)
+            || words.len() != self.model.dim()
+            || (update.delta && self.peer_models.is_none());
+        if refused {
             self.counters.updates_refused += 1;
             return Err(RxError::Refused);
         }
-        if self.inbox.put(sender, words) {
+        let model = match self.peer_models.as_mut() {
+            Some(models) => {
+                match models.apply(
+                    sender,
+                    round,
+                    update.delta,
+                    update.base_round,
+                    words,
+                    self.round,
+                ) {
+                    Ok(model) => model,
+                    Err(DeltaError::MissingBase) => {
+                        self.counters.updates_refused += 1;
+                        self.counters.delta_base_missing += 1;
+                        return Err(RxError::Refused);
+                    }
+                }
+            }
+            None => words,
+        };
+        if self.inbox.put(sender, model) {
             self.counters.updates_accepted += 1;
             Ok(())
         } else {
@@ -491,7 +546,7 @@ impl Node {
 
     fn accept(&mut self, frame: &FrameRepr) -> Result<(), RxError> {
         match &frame.message {
-            Message::ModelUpdate(update) => self.accept_update(frame.sender, update),
+            Message::ModelUpdate(update) => self.accept_update(frame.sender, frame.round, update),
             // Reports, audits and proofs arrive with the integrity issues;
             // heartbeats carry nothing the node acts on yet.
             _ => Ok(()),
@@ -515,13 +570,20 @@ impl Node {
 
     /// Encodes the pending update into the outbox.
     fn encode_update(&mut self) -> Option<usize> {
+        let out = self.public.next(
+            &self.config.delta,
+            self.config.encoding,
+            self.model.weights(),
+            self.round,
+        )?;
+        self.counters.deltas_sent += u32::from(out.delta);
         let update = ModelUpdateRepr {
             regime: self.detector.regime(),
-            encoding: self.config.encoding,
-            delta: false,
-            base_round: self.round,
+            encoding: out.encoding,
+            delta: out.delta,
+            base_round: out.base_round,
             residual: self.residual(),
-            words: wire::Words::from_slice(self.model.weights())?,
+            words: out.words,
         };
         let frame = FrameRepr {
             sender: self.config.id,
@@ -766,6 +828,9 @@ mod tests {
         assert!(c.updates_accepted > 0);
         assert_eq!(mesh.nodes[0].telemetry().rounds, 29);
         assert_eq!(mesh.nodes[0].telemetry().frames_rejected, 0);
+        // Deltas by default; on lossless links every one finds its base.
+        assert!(c.deltas_sent > 0 && c.deltas_sent < c.broadcasts, "{c:?}");
+        assert_eq!(c.delta_base_missing, 0);
         let telemetry = mesh.nodes[0].telemetry();
         assert_eq!(telemetry.aggregation_ops, c.aggregation_ops);
         assert!(telemetry.aggregation_ops > 0);

@@ -5,6 +5,7 @@
 //! Q16.16 (round to nearest, saturating: deterministic on every machine).
 //! Defaults are node-core's, which are the paper's where it states a value.
 
+use node_core::gossip::delta::DeltaConfig;
 use node_core::gossip::{GateMode, GossipConfig};
 use node_core::model::{InitialWeights, LinearNeuronConfig};
 use node_core::node::NodeConfig as CoreNodeConfig;
@@ -63,6 +64,18 @@ pub enum EncodingKind {
     Raw,
     /// 16-bit block floating point with a shared exponent per 16 words.
     Bfp16,
+    /// 8-bit block floating point with a shared exponent per 16 words.
+    Bfp8,
+}
+
+impl EncodingKind {
+    fn to_core(self) -> Encoding {
+        match self {
+            EncodingKind::Raw => Encoding::Raw,
+            EncodingKind::Bfp16 => Encoding::Bfp16,
+            EncodingKind::Bfp8 => Encoding::Bfp8,
+        }
+    }
 }
 
 /// `[node]` keys. See `docs/scenarios.md`.
@@ -116,8 +129,16 @@ pub struct NodeConfig {
     pub energy_generous: f64,
     /// PreStorm nodes broadcast above this battery fraction (paper 0.30).
     pub prestorm_energy_min: f64,
-    /// Encoding of model words.
+    /// Encoding of the words of a full model update.
     pub encoding: EncodingKind,
+    /// Send deltas against the public model when they are smaller.
+    pub delta: bool,
+    /// Encoding of delta words.
+    pub delta_encoding: EncodingKind,
+    /// A full update at least every this many broadcasts, 1..=1000.
+    pub keyframe_rounds: u16,
+    /// Senders whose public model a node tracks to decode deltas, 1..=64.
+    pub delta_tracked_peers: u8,
     /// Most peer updates kept per round, 1..=64.
     pub inbox_max: u8,
     /// Aggregation rule.
@@ -178,6 +199,10 @@ impl Default for NodeConfig {
             energy_generous: f(core.gossip.energy_generous),
             prestorm_energy_min: f(core.gossip.prestorm_energy_min),
             encoding: EncodingKind::Raw,
+            delta: core.delta.enabled,
+            delta_encoding: EncodingKind::Bfp8,
+            keyframe_rounds: core.delta.keyframe_rounds,
+            delta_tracked_peers: core.delta.tracked_peers,
             inbox_max: core.inbox_max,
             aggregation: AggregationConfig::default(),
             reputation: ReputationConfig::default(),
@@ -243,9 +268,12 @@ impl NodeConfig {
             },
             aggregation: self.aggregation.to_core(init.swarm_size),
             reputation: self.reputation.to_core(init.swarm_size),
-            encoding: match self.encoding {
-                EncodingKind::Raw => Encoding::Raw,
-                EncodingKind::Bfp16 => Encoding::Bfp16,
+            encoding: self.encoding.to_core(),
+            delta: DeltaConfig {
+                enabled: self.delta,
+                encoding: self.delta_encoding.to_core(),
+                keyframe_rounds: self.keyframe_rounds,
+                tracked_peers: self.delta_tracked_peers,
             },
             inbox_max: self.inbox_max,
             costs: EnergyCosts {
@@ -296,6 +324,8 @@ impl Validate for NodeConfig {
         v.probability("energy_generous", self.energy_generous);
         v.probability("prestorm_energy_min", self.prestorm_energy_min);
         v.range("inbox_max", self.inbox_max, 1, 64);
+        v.range("keyframe_rounds", self.keyframe_rounds, 1, 1_000);
+        v.range("delta_tracked_peers", self.delta_tracked_peers, 1, 64);
         v.section("aggregation", |v| self.aggregation.validate(v));
         v.section("reputation", |v| self.reputation.validate(v));
         // Rules only node-core knows (e.g. the paper's Storm exit below the

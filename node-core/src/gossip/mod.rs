@@ -1,4 +1,6 @@
-//! When to broadcast: the utility gate of strategic silence (PAPER.md §4).
+//! What and when to broadcast: the utility gate of strategic silence
+//! (PAPER.md §4, this module) and delta updates against the model sender
+//! and receivers agree on ([`delta`]).
 //!
 //! Per regime, at the end of each round:
 //!
@@ -16,6 +18,8 @@
 //! floor), so a node on a full battery pays `gossip_cost` and one at 20 %
 //! pays five times that. `entropy` is the node's raw prediction-error
 //! entropy in nats ([`crate::regime`]).
+
+pub mod delta;
 
 use crate::q::{self, Q};
 use crate::regime::Regime;
