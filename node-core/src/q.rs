@@ -7,7 +7,7 @@
 //!
 //! The functions here are what the runtime needs beyond `fixed`'s own
 //! operators, each with a stated worst-case error proved by a host test
-//! against an `f64` reference:
+//! against a double-precision float reference:
 //!
 //! | function | error bound (absolute) |
 //! |---|---|
