@@ -127,13 +127,14 @@ pub fn run_file(
     options: &RunOptions,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<RunOutcome, RunError> {
-    let text = std::fs::read(path).map_err(|source| {
+    // Read once: the same bytes are parsed and hashed into the summary.
+    let text = std::fs::read_to_string(path).map_err(|source| {
         RunError::Scenario(ScenarioError::Read {
             path: path.to_path_buf(),
             source,
         })
     })?;
-    let scenario = Scenario::load(path).map_err(RunError::Scenario)?;
+    let scenario = Scenario::parse(path, &text).map_err(RunError::Scenario)?;
     let seed = options.seed.unwrap_or(scenario.seed);
     let node_config = scenario.node.clone();
     let world_error = |e| RunError::World(path.to_path_buf(), e);
@@ -151,7 +152,7 @@ pub fn run_file(
         .unwrap_or_else(|| output::run_dir(&options.results_root, &scenario.name, seed));
     let summary = Summary {
         scenario: &scenario.name,
-        scenario_hash: format!("fnv1a64:{:016x}", fnv1a64(&text)),
+        scenario_hash: format!("fnv1a64:{:016x}", fnv1a64(text.as_bytes())),
         seed,
         seed_source: if options.seed.is_some() {
             "--seed"
