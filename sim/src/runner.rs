@@ -226,12 +226,10 @@ fn write_csv(w: &mut dyn std::io::Write, rows: &[RoundRow]) -> std::io::Result<(
     writer.flush()
 }
 
-/// FNV-1a 64-bit hash (identifies scenario files; not cryptographic).
+/// FNV-1a 64-bit hash (identifies scenario files; not cryptographic): the
+/// same hasher as node-core's determinism digest.
 pub fn fnv1a64(bytes: &[u8]) -> u64 {
-    let mut hash = 0xcbf2_9ce4_8422_2325_u64;
-    for &b in bytes {
-        hash ^= u64::from(b);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    hash
+    let mut hasher = node_core::digest::Fnv64::new();
+    hasher.write_bytes(bytes);
+    hasher.finish()
 }
