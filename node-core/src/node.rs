@@ -7,9 +7,12 @@
 //!   error), update the error entropy and the regime; in the paper's mode the
 //!   step size follows the regime (α_calm 0.01, PreStorm 0.05, α_storm 0.2,
 //!   PAPER.md §1.1).
-//! * **Frame** (`handle_frame`): parse (never panics); model updates from
-//!   non-banned peers go to the round's inbox, the latest per sender, at most
-//!   `inbox_max` senders (more are counted and dropped).
+//! * **Frame** (`handle_frame`): parse (never panics); a model update from
+//!   a non-banned peer (full, or a delta on the copy held of that sender,
+//!   [`crate::gossip::delta`]) updates that sender's model in the
+//!   peer-model table. The senders heard since the last aggregation are the
+//!   round's inbox; at most `inbox_max` of them (in table order) are
+//!   aggregated, the rest counted as dropped.
 //! * **Round boundary** (`handle_wake` at `k · round_period + offset`):
 //!   ask the utility gate ([`crate::gossip`]) whether to broadcast, and if
 //!   so queue the locally trained model for `poll_transmit`.
@@ -91,7 +94,7 @@ pub struct NodeConfig {
     pub encoding: Encoding,
     /// Delta updates against the public model (see [`crate::gossip::delta`]).
     pub delta: DeltaConfig,
-    /// Most peer updates kept per round, `1..=64`. Default 32.
+    /// Most senders aggregated per round, `1..=64`. Default 32.
     pub inbox_max: u8,
     /// Energy per action.
     pub costs: EnergyCosts,
@@ -244,50 +247,6 @@ pub struct NodeCounters {
     pub reputation_refused: u32,
 }
 
-/// The round's received updates: one slot per sender, flat storage.
-#[derive(Clone, Debug)]
-struct Inbox {
-    peers: Vec<NodeId>,
-    words: Vec<Q>,
-    dim: usize,
-    capacity: usize,
-}
-
-impl Inbox {
-    fn new(capacity: usize, dim: usize) -> Inbox {
-        Inbox {
-            peers: Vec::with_capacity(capacity),
-            words: vec![q::ZERO; capacity * dim],
-            dim,
-            capacity,
-        }
-    }
-
-    /// Stores `weights` from `peer`, replacing an earlier one of the round.
-    /// Returns false when full.
-    fn put(&mut self, peer: NodeId, weights: &[Q]) -> bool {
-        debug_assert_eq!(weights.len(), self.dim);
-        let slot = match self.peers.iter().position(|p| *p == peer) {
-            Some(slot) => slot,
-            None if self.peers.len() < self.capacity => {
-                self.peers.push(peer);
-                self.peers.len() - 1
-            }
-            None => return false,
-        };
-        self.words[slot * self.dim..(slot + 1) * self.dim].copy_from_slice(weights);
-        true
-    }
-
-    fn get(&self, slot: usize) -> &[Q] {
-        &self.words[slot * self.dim..(slot + 1) * self.dim]
-    }
-
-    fn clear(&mut self) {
-        self.peers.clear();
-    }
-}
-
 /// The RaaS node runtime.
 pub struct Node {
     config: NodeConfig,
@@ -297,11 +256,10 @@ pub struct Node {
     reputation: ReputationTable,
     aggregator: NodeAggregator,
     scratch: Scratch,
-    inbox: Inbox,
     reassembler: Option<Reassembler>,
     outbox: Vec<u8>,
     public: PublicModel,
-    peer_models: Option<PeerModels>,
+    peer_models: PeerModels,
     outbox_len: usize,
     outbox_next: u8,
     frame_id: u16,
@@ -349,13 +307,9 @@ impl Node {
         // distance table alone would be 8 KiB at 33 contributions).
         let scratch = Scratch::new();
         let mut node = Node {
-            inbox: Inbox::new(usize::from(config.inbox_max), dim),
             reassembler: None,
             public: PublicModel::new(dim),
-            peer_models: config
-                .delta
-                .enabled
-                .then(|| PeerModels::new(usize::from(config.delta.tracked_peers), dim)),
+            peer_models: PeerModels::new(usize::from(config.delta.tracked_peers), dim),
             outbox: vec![0; wire::update::FIXED_LEN + 4 * dim + wire::HEADER_LEN + wire::CRC_LEN],
             outbox_len: 0,
             outbox_next: 0,
@@ -430,17 +384,22 @@ impl Node {
     fn end_round(&mut self) {
         self.aggregate_at = None;
         self.aggregate_inbox();
-        self.inbox.clear();
+        self.peer_models.clear_heard();
         // Rounds strictly increase, so this cannot fail.
         let _ = self.reputation.end_round(self.round);
         self.telemetry.rounds = self.round;
     }
 
-    /// Aggregates the own model with the inbox and adopts the result.
+    /// Aggregates the own model with the models heard this round (at most
+    /// `inbox_max`, in slot order; the rest are counted as dropped) and
+    /// adopts the result.
     fn aggregate_inbox(&mut self) {
-        if self.inbox.peers.is_empty() {
+        let heard = self.peer_models.heard_len();
+        if heard == 0 {
             return;
         }
+        let inbox_max = usize::from(self.config.inbox_max);
+        self.counters.updates_dropped_full += heard.saturating_sub(inbox_max) as u32;
         self.meter.spend(u64::from(self.config.costs.aggregate_uj));
         let own = Contribution {
             peer: self.config.id,
@@ -449,17 +408,18 @@ impl Node {
         };
         // On the stack (INBOX_MAX + 1 entries of 32 B): no allocation per round.
         let mut buffer = [own; INBOX_MAX + 1];
-        let count = self.inbox.peers.len() + 1;
-        for (slot, peer) in self.inbox.peers.iter().enumerate() {
+        let mut count = 1;
+        for (peer, weights) in self.peer_models.heard().take(inbox_max) {
             let reputation = self
                 .reputation
-                .score(*peer)
+                .score(peer)
                 .unwrap_or(self.config.reputation.initial);
-            buffer[slot + 1] = Contribution {
-                peer: *peer,
-                weights: self.inbox.get(slot),
+            buffer[count] = Contribution {
+                peer,
+                weights,
                 reputation,
             };
+            count += 1;
         }
         let contributions = &buffer[..count];
         self.aggregator.set_swarm_status(aggregate::SwarmStatus {
@@ -509,38 +469,29 @@ impl Node {
         let words = update.words.as_slice();
         let refused = sender == self.config.id
             || self.reputation.is_banned(sender)
-            || words.len() != self.model.dim()
-            || (update.delta && self.peer_models.is_none());
+            || words.len() != self.model.dim();
         if refused {
             self.counters.updates_refused += 1;
             return Err(RxError::Refused);
         }
-        let model = match self.peer_models.as_mut() {
-            Some(models) => {
-                match models.apply(
-                    sender,
-                    round,
-                    update.delta,
-                    update.base_round,
-                    words,
-                    self.round,
-                ) {
-                    Ok(model) => model,
-                    Err(DeltaError::MissingBase) => {
-                        self.counters.updates_refused += 1;
-                        self.counters.delta_base_missing += 1;
-                        return Err(RxError::Refused);
-                    }
-                }
+        let (delta, base) = (update.delta, update.base_round);
+        match self
+            .peer_models
+            .apply(sender, round, delta, base, words, self.round)
+        {
+            Ok(_) => {
+                self.counters.updates_accepted += 1;
+                Ok(())
             }
-            None => words,
-        };
-        if self.inbox.put(sender, model) {
-            self.counters.updates_accepted += 1;
-            Ok(())
-        } else {
-            self.counters.updates_dropped_full += 1;
-            Err(RxError::Refused)
+            Err(DeltaError::MissingBase) => {
+                self.counters.updates_refused += 1;
+                self.counters.delta_base_missing += 1;
+                Err(RxError::Refused)
+            }
+            Err(DeltaError::Full) => {
+                self.counters.updates_dropped_full += 1;
+                Err(RxError::Refused)
+            }
         }
     }
 

@@ -137,9 +137,10 @@ pub struct NodeConfig {
     pub delta_encoding: EncodingKind,
     /// A full update at least every this many broadcasts, 1..=1000.
     pub keyframe_rounds: u16,
-    /// Senders whose public model a node tracks to decode deltas, 1..=64.
+    /// Senders whose latest model a node keeps (delta bases and the round's
+    /// inbox), 1..=64.
     pub delta_tracked_peers: u8,
-    /// Most peer updates kept per round, 1..=64.
+    /// Most senders aggregated per round, 1..=64.
     pub inbox_max: u8,
     /// Aggregation rule.
     pub aggregation: AggregationConfig,

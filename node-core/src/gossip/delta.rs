@@ -41,7 +41,9 @@ pub struct DeltaConfig {
     /// A full update at least every this many broadcasts, `1..=1000`, so
     /// receivers that lost a frame resynchronise. Default 10.
     pub keyframe_rounds: u16,
-    /// Senders whose public model a receiver tracks, `1..=64`. Default 32.
+    /// Senders whose latest model a receiver keeps, `1..=64`. Default 32.
+    /// The round's inbox is drawn from this table, so it also bounds the
+    /// senders heard in one round (more are dropped and counted).
     pub tracked_peers: u8,
 }
 
@@ -177,14 +179,20 @@ pub enum DeltaError {
     /// A delta whose base this receiver does not hold (a frame was lost,
     /// or the sender is not tracked): wait for the next full update.
     MissingBase,
+    /// A new sender, and every tracked sender was heard this round: none
+    /// can be evicted before the round's aggregation.
+    Full,
 }
 
-/// The receiver's side: each tracked sender's public model.
+/// The receiver's side: each tracked sender's latest public model, and
+/// which senders were heard since the last aggregation (the round's inbox:
+/// the node aggregates these models in place, no copy).
 #[derive(Clone, Debug)]
 pub struct PeerModels {
     peers: Vec<NodeId>,
     rounds: Vec<u32>,
     last_used: Vec<u32>,
+    heard: Vec<bool>,
     words: Vec<Q>,
     dim: usize,
     capacity: usize,
@@ -197,15 +205,17 @@ impl PeerModels {
             peers: Vec::with_capacity(capacity),
             rounds: Vec::with_capacity(capacity),
             last_used: Vec::with_capacity(capacity),
+            heard: Vec::with_capacity(capacity),
             words: vec![q::ZERO; capacity * dim],
             dim,
             capacity,
         }
     }
 
-    /// Applies an update from `sender`, sent in the sender's `round`, and
-    /// returns the sender's model; `now_round` orders evictions (the least
-    /// recently updated sender goes first, ties by lower id).
+    /// Applies an update from `sender`, sent in the sender's `round`, marks
+    /// the sender heard, and returns its model. `now_round` orders
+    /// evictions: the least recently updated sender not heard since the
+    /// last [`PeerModels::clear_heard`] goes first, ties by lower id.
     pub fn apply(
         &mut self,
         sender: NodeId,
@@ -226,29 +236,53 @@ impl PeerModels {
             }
             (_, true) => return Err(DeltaError::MissingBase),
             (found, false) => {
-                let slot = found.unwrap_or_else(|| self.claim(sender));
+                let slot = match found {
+                    Some(slot) => slot,
+                    None => self.claim(sender).ok_or(DeltaError::Full)?,
+                };
                 self.words[slot * self.dim..(slot + 1) * self.dim].copy_from_slice(words);
                 slot
             }
         };
         self.rounds[slot] = round;
         self.last_used[slot] = now_round;
+        self.heard[slot] = true;
         Ok(&self.words[slot * self.dim..(slot + 1) * self.dim])
     }
 
-    /// A slot for a new sender: a free one, else the least recently used.
-    fn claim(&mut self, sender: NodeId) -> usize {
+    /// A slot for a new sender: a free one, else the least recently used
+    /// one not heard this round; `None` when every slot was heard.
+    fn claim(&mut self, sender: NodeId) -> Option<usize> {
         if self.peers.len() < self.capacity {
             self.peers.push(sender);
             self.rounds.push(0);
             self.last_used.push(0);
-            return self.peers.len() - 1;
+            self.heard.push(false);
+            return Some(self.peers.len() - 1);
         }
         let victim = (0..self.peers.len())
-            .min_by_key(|&i| (self.last_used[i], self.peers[i]))
-            .expect("capacity ≥ 1");
+            .filter(|&i| !self.heard[i])
+            .min_by_key(|&i| (self.last_used[i], self.peers[i]))?;
         self.peers[victim] = sender;
-        victim
+        Some(victim)
+    }
+
+    /// The senders heard since the last [`PeerModels::clear_heard`] and
+    /// their models, in slot order (deterministic).
+    pub fn heard(&self) -> impl Iterator<Item = (NodeId, &[Q])> {
+        (0..self.peers.len())
+            .filter(|&i| self.heard[i])
+            .map(|i| (self.peers[i], &self.words[i * self.dim..(i + 1) * self.dim]))
+    }
+
+    /// Senders heard since the last [`PeerModels::clear_heard`].
+    pub fn heard_len(&self) -> usize {
+        self.heard.iter().filter(|h| **h).count()
+    }
+
+    /// Starts a new round's inbox (the models stay).
+    pub fn clear_heard(&mut self) {
+        self.heard.iter_mut().for_each(|h| *h = false);
     }
 
     /// Senders tracked.
@@ -377,12 +411,19 @@ mod tests {
     }
 
     #[test]
-    fn least_recently_used_sender_is_evicted() {
+    fn least_recently_used_sender_is_evicted_but_never_one_heard() {
         let mut receiver = PeerModels::new(2, 1);
         let w = model(&[5]);
         receiver.apply(1, 1, false, 1, &w, 1).unwrap();
         receiver.apply(2, 1, false, 1, &w, 2).unwrap();
         receiver.apply(1, 2, true, 1, &w, 3).unwrap();
+        // Both tracked senders were heard this round: no room for a third.
+        assert_eq!(receiver.apply(3, 1, false, 1, &w, 4), Err(DeltaError::Full));
+        assert_eq!(receiver.heard_len(), 2);
+        let heard: Vec<NodeId> = receiver.heard().map(|(p, _)| p).collect();
+        assert_eq!(heard, [1, 2]);
+        receiver.clear_heard();
+        assert_eq!(receiver.heard_len(), 0);
         receiver.apply(3, 1, false, 1, &w, 4).unwrap(); // evicts 2
         assert_eq!(
             receiver.apply(2, 2, true, 1, &w, 5),
