@@ -18,6 +18,7 @@ use crate::output;
 use crate::scenario::{Scenario, ScenarioError};
 use crate::world::{NodeInit, Progress, World, WorldError};
 use node_core::node::Node;
+use node_core::runtime::Runtime;
 use node_core::time::Duration;
 
 /// How to run a scenario.
@@ -121,10 +122,36 @@ struct Timing {
     note: &'static str,
 }
 
-/// Loads, runs and writes one scenario; `progress` is called every round.
+/// The name `summary.json` gives the default runtime.
+pub const NODE_RUNTIME: &str = "node-core Node";
+
+/// Builds node-core's [`Node`] for one node of `scenario` (the default
+/// runtime of `raas run`).
+pub fn node_core_runtime(scenario: &Scenario, init: &NodeInit) -> Result<Node, String> {
+    let round_period = Duration::from_micros(scenario.run.round_period_us());
+    Node::new(scenario.node.to_core(init, round_period)).map_err(|e| e.to_string())
+}
+
+/// Loads, runs and writes one scenario with node-core's [`Node`];
+/// `progress` is called every round.
 pub fn run_file(
     path: &Path,
     options: &RunOptions,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<RunOutcome, RunError> {
+    run_file_with(path, options, NODE_RUNTIME, node_core_runtime, progress)
+}
+
+/// Loads, runs and writes one scenario with any node runtime: `make`
+/// builds the runtime of each node from the scenario and the node's
+/// [`NodeInit`], and `runtime` names it in `summary.json`. The radio,
+/// energy, data, metrics and outputs are the same as for `raas run`; the
+/// scenario's `[node]` section is whatever `make` makes of it.
+pub fn run_file_with<R: Runtime>(
+    path: &Path,
+    options: &RunOptions,
+    runtime: &'static str,
+    make: impl Fn(&Scenario, &NodeInit) -> Result<R, String>,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<RunOutcome, RunError> {
     // Read once: the same bytes are parsed and hashed into the summary.
@@ -136,13 +163,9 @@ pub fn run_file(
     })?;
     let scenario = Scenario::parse(path, &text).map_err(RunError::Scenario)?;
     let seed = options.seed.unwrap_or(scenario.seed);
-    let node_config = scenario.node.clone();
     let world_error = |e| RunError::World(path.to_path_buf(), e);
-    let round_period = Duration::from_micros(scenario.run.round_period_us());
-    let make = |init: &NodeInit| {
-        Node::new(node_config.to_core(init, round_period)).map_err(|e| e.to_string())
-    };
-    let mut world = World::new(&scenario, seed, make).map_err(world_error)?;
+    let mut world =
+        World::new(&scenario, seed, |init| make(&scenario, init)).map_err(world_error)?;
     let started = WallClock::now();
     world.run(progress).map_err(world_error)?;
     let wall_s = started.elapsed().as_secs_f64();
@@ -160,7 +183,7 @@ pub fn run_file(
             "scenario"
         },
         raas_version: env!("CARGO_PKG_VERSION"),
-        runtime: "node-core Node",
+        runtime,
         nodes: scenario.nodes,
         rounds: scenario.run.rounds,
         events: world.events(),
