@@ -116,7 +116,7 @@ impl Default for DigestParams {
 
 /// The value [`canonical_digest`] must return on every architecture. Pinned
 /// by a host test and checked bare-metal on riscv32imac under QEMU
-/// (`node-core/qemu-riscv`). An intended change of arithmetic or of the
+/// (`node-core/qemu-riscv`) and on wasm32-wasip1 (`node-core/wasi-digest`). An intended change of arithmetic or of the
 /// canonical run updates it in the same commit, saying why.
 pub const CANONICAL_DIGEST: u64 = 0x0393_6aea_0648_7378;
 
