@@ -115,7 +115,9 @@ pub struct Summary<'a> {
 }
 
 #[derive(Serialize)]
-struct Timing {
+struct Timing<'a> {
+    scenario: &'a str,
+    seed: u64,
     wall_s: f64,
     events: u64,
     events_per_s: f64,
@@ -231,6 +233,8 @@ fn write_results(
     let summary_path = dir.join("summary.json");
     output::write_bytes_atomically(&summary_path, &json).map_err(io(&summary_path))?;
     let timing = Timing {
+        scenario: summary.scenario,
+        seed: summary.seed,
         wall_s,
         events: summary.events,
         events_per_s: summary.events as f64 / wall_s.max(1e-9),
