@@ -12,6 +12,7 @@ use node_core::node::NodeConfig as CoreNodeConfig;
 use node_core::power::EnergyCosts;
 use node_core::q::Q;
 use node_core::regime::{Confirmations, DetectorConfig, EntropyConfig, StormExit};
+use node_core::reputation::ReputationConfig as CoreReputation;
 use node_core::time::Duration;
 use node_core::wire::update::Encoding;
 use serde::Deserialize;
@@ -268,15 +269,18 @@ impl NodeConfig {
                 prestorm_energy_min: q(self.prestorm_energy_min),
             },
             aggregation: self.aggregation.to_core(init.swarm_size),
-            reputation: self.reputation.to_core(init.swarm_size),
+            reputation: CoreReputation {
+                max_peers: self.reputation.max_peers.min(init.degree.max(1)),
+                ..self.reputation.to_core(init.swarm_size)
+            },
             encoding: self.encoding.to_core(),
             delta: DeltaConfig {
                 enabled: self.delta,
                 encoding: self.delta_encoding.to_core(),
                 keyframe_rounds: self.keyframe_rounds,
-                tracked_peers: self.delta_tracked_peers,
+                tracked_peers: cap_to_degree(self.delta_tracked_peers, init),
             },
-            inbox_max: self.inbox_max,
+            inbox_max: cap_to_degree(self.inbox_max, init),
             costs: EnergyCosts {
                 sample_uj: self.sample_uj,
                 aggregate_uj: self.aggregate_uj,
@@ -285,6 +289,14 @@ impl NodeConfig {
             },
         }
     }
+}
+
+/// Per-peer tables need no more rows than the node has radio neighbours:
+/// only neighbours are ever heard. Capping them at the degree keeps node
+/// memory proportional to the topology (a grid node with 8 neighbours
+/// holds 8 peer models, not 32) without changing any result.
+fn cap_to_degree(configured: u8, init: &NodeInit) -> u8 {
+    configured.min(u8::try_from(init.degree.max(1)).unwrap_or(u8::MAX))
 }
 
 impl Validate for NodeConfig {
