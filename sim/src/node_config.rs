@@ -118,6 +118,8 @@ pub struct NodeConfig {
     /// Time from a round boundary (broadcast) to the aggregation of what
     /// arrived, ms; must exceed the radio latency and be below the round.
     pub collect_window_ms: u64,
+    /// Offset of every node's round boundaries from `k · round_period`, ms.
+    pub round_offset_ms: u64,
     /// Broadcast gate.
     pub gate: GateKind,
     /// Base broadcast cost on a full battery, nats.
@@ -194,6 +196,7 @@ impl Default for NodeConfig {
             hysteresis_base: 3,
             storm_exit: StormExitKind::Indicated,
             collect_window_ms: core.collect_window.as_micros() / 1_000,
+            round_offset_ms: core.round_offset.as_micros() / 1_000,
             gate: GateKind::Utility,
             gossip_cost: f(core.gossip.gossip_cost),
             efficiency_bias: f(core.gossip.efficiency_bias),
@@ -255,7 +258,7 @@ impl NodeConfig {
                 },
             },
             round_period,
-            round_offset: Duration::ZERO,
+            round_offset: Duration::from_millis(self.round_offset_ms),
             collect_window: Duration::from_millis(self.collect_window_ms),
             gossip: GossipConfig {
                 mode: match self.gate {
@@ -331,6 +334,7 @@ impl Validate for NodeConfig {
         v.positive("prestorm_derivative", self.prestorm_derivative);
         v.range("hysteresis_base", self.hysteresis_base, 1, 100);
         v.range("collect_window_ms", self.collect_window_ms, 1, 86_400_000);
+        v.range("round_offset_ms", self.round_offset_ms, 0, 86_400_000);
         v.non_negative("gossip_cost", self.gossip_cost);
         v.non_negative("efficiency_bias", self.efficiency_bias);
         v.probability("energy_floor", self.energy_floor);
