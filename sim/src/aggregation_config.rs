@@ -12,7 +12,7 @@ use node_core::node::AggregationConfig as CoreAggregation;
 use node_core::reputation::{self, InfluenceCap, ReputationConfig as CoreReputation, UpdateRule};
 use serde::Deserialize;
 
-use crate::node_config::q;
+use crate::fixed::from_f64;
 use crate::validate::{Validate, Validator};
 
 /// The aggregation rule.
@@ -116,7 +116,7 @@ impl AggregationConfig {
         let exponent = if self.exponent == 0.0 {
             reputation::adaptive_exponent(swarm_size)
         } else {
-            q(self.exponent)
+            from_f64(self.exponent)
         };
         let cap = match self.cap {
             CapKind::Paper => InfluenceCap::PaperScaledCube,
@@ -126,7 +126,7 @@ impl AggregationConfig {
         let weighted = WeightedConfig {
             exponent,
             cap,
-            min_reputation: q(self.min_reputation),
+            min_reputation: from_f64(self.min_reputation),
         };
         let rule = match self.rule {
             RuleKind::Mean => Rule::Mean,
@@ -144,7 +144,7 @@ impl AggregationConfig {
             RuleKind::Adaptive => {
                 let maturity = match self.maturity {
                     MaturityKind::Convergence => Maturity::Convergence {
-                        epsilon: q(self.converge_epsilon),
+                        epsilon: from_f64(self.converge_epsilon),
                         mature_rounds: self.mature_rounds,
                     },
                     MaturityKind::Seed => Maturity::SEED,
@@ -228,20 +228,20 @@ impl ReputationConfig {
     pub fn to_core(&self, _swarm_size: u32) -> CoreReputation {
         let rule = match self.rule {
             ReputationRuleKind::Ema => UpdateRule::Ema {
-                gamma: q(self.gamma),
+                gamma: from_f64(self.gamma),
             },
             ReputationRuleKind::Additive => UpdateRule::Additive {
-                reward: q(self.reward),
-                penalty: q(self.penalty),
+                reward: from_f64(self.reward),
+                penalty: from_f64(self.penalty),
             },
         };
         CoreReputation {
             max_peers: self.max_peers,
             rule,
-            initial: q(self.initial),
-            ban_threshold: q(self.ban_threshold),
-            agree_rms: q(self.agree_rms),
-            idle_decay: q(self.idle_decay),
+            initial: from_f64(self.initial),
+            ban_threshold: from_f64(self.ban_threshold),
+            agree_rms: from_f64(self.agree_rms),
+            idle_decay: from_f64(self.idle_decay),
         }
     }
 }

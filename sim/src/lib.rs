@@ -13,6 +13,7 @@ pub mod cli;
 pub mod dataset;
 pub mod energy;
 pub mod engine;
+pub mod fixed;
 pub mod inflight;
 pub mod metrics;
 pub mod node_config;

@@ -10,13 +10,9 @@
 //! node-id order, so they are identical on every run.
 
 use node_core::runtime::FrameKind;
+
+use crate::radio::counters::PerKind;
 use serde::Serialize;
-
-/// Number of frame kinds, the width of per-kind counter arrays.
-pub const KINDS: usize = FrameKind::ALL.len();
-
-/// Per-kind counters.
-pub type PerKind = [u64; KINDS];
 
 /// One row of `rounds.csv`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]

@@ -2,7 +2,8 @@
 //! `node_core::node::NodeConfig` per node.
 //!
 //! Values are written as decimals in the scenario and converted once to
-//! Q16.16 (round to nearest, saturating: deterministic on every machine).
+//! Q16.16 by [`crate::fixed::from_f64`] (the paper's `floor(x · 2^16)`,
+//! saturating: deterministic on every machine).
 //! Defaults are node-core's, which are the paper's where it states a value.
 
 use node_core::gossip::delta::DeltaConfig;
@@ -10,7 +11,6 @@ use node_core::gossip::{GateMode, GossipConfig};
 use node_core::model::{InitialWeights, LinearNeuronConfig};
 use node_core::node::NodeConfig as CoreNodeConfig;
 use node_core::power::EnergyCosts;
-use node_core::q::Q;
 use node_core::regime::{Confirmations, DetectorConfig, EntropyConfig, StormExit};
 use node_core::reputation::ReputationConfig as CoreReputation;
 use node_core::time::Duration;
@@ -18,6 +18,7 @@ use node_core::wire::update::Encoding;
 use serde::Deserialize;
 
 use crate::aggregation_config::{AggregationConfig, ReputationConfig};
+use crate::fixed::{from_f64, to_f64};
 use crate::validate::{Validate, Validator};
 use crate::world::NodeInit;
 
@@ -159,19 +160,6 @@ pub struct NodeConfig {
     pub rx_uj_per_byte: u32,
 }
 
-fn f(q: Q) -> f64 {
-    f64::from(q.to_bits()) / 65_536.0
-}
-
-/// Decimal to Q16.16 as the paper defines the encoding, `floor(x · 2^16)`
-/// (PAPER.md §2), saturating. node-core's constants (`q::ratio`) truncate
-/// the same way for positive values, so writing a default out in a scenario
-/// gives exactly the default.
-pub fn q(value: f64) -> Q {
-    let raw = (value * 65_536.0).floor();
-    Q::from_bits(raw.clamp(f64::from(i32::MIN), f64::from(i32::MAX)) as i32)
-}
-
 impl Default for NodeConfig {
     fn default() -> NodeConfig {
         let core = CoreNodeConfig::default();
@@ -181,28 +169,28 @@ impl Default for NodeConfig {
         let costs = core.costs;
         NodeConfig {
             window_len: core.model.window_len,
-            step_size: f(core.model.step_size),
+            step_size: to_f64(core.model.step_size),
             adaptive_step_size: core.step_size_by_regime.is_some(),
-            step_sizes: steps.map(f),
-            regularizer: f(core.model.regularizer),
-            weight_limit: f(core.model.weight_limit),
+            step_sizes: steps.map(to_f64),
+            regularizer: to_f64(core.model.regularizer),
+            weight_limit: to_f64(core.model.weight_limit),
             initial_weights: InitialWeightsKind::Zeros,
             initial_amplitude: 0.1,
             entropy_window: core.entropy.window_len,
             entropy_bins: core.entropy.bins,
-            entropy_error_range: f(core.entropy.error_range),
-            storm_entropy: f(core.detector.storm_entropy_nats),
-            prestorm_derivative: f(core.detector.prestorm_derivative_nats),
+            entropy_error_range: to_f64(core.entropy.error_range),
+            storm_entropy: to_f64(core.detector.storm_entropy_nats),
+            prestorm_derivative: to_f64(core.detector.prestorm_derivative_nats),
             hysteresis_base: 3,
             storm_exit: StormExitKind::Indicated,
             collect_window_ms: core.collect_window.as_micros() / 1_000,
             round_offset_ms: core.round_offset.as_micros() / 1_000,
             gate: GateKind::Utility,
-            gossip_cost: f(core.gossip.gossip_cost),
-            efficiency_bias: f(core.gossip.efficiency_bias),
-            energy_floor: f(core.gossip.energy_floor),
-            energy_generous: f(core.gossip.energy_generous),
-            prestorm_energy_min: f(core.gossip.prestorm_energy_min),
+            gossip_cost: to_f64(core.gossip.gossip_cost),
+            efficiency_bias: to_f64(core.gossip.efficiency_bias),
+            energy_floor: to_f64(core.gossip.energy_floor),
+            energy_generous: to_f64(core.gossip.energy_generous),
+            prestorm_energy_min: to_f64(core.gossip.prestorm_energy_min),
             encoding: EncodingKind::Raw,
             delta: core.delta.enabled,
             delta_encoding: EncodingKind::Bfp8,
@@ -228,7 +216,7 @@ impl NodeConfig {
             InitialWeightsKind::Random => InitialWeights::Random {
                 seed: init.seed,
                 node: init.id,
-                amplitude: q(self.initial_amplitude),
+                amplitude: from_f64(self.initial_amplitude),
             },
         };
         CoreNodeConfig {
@@ -237,20 +225,22 @@ impl NodeConfig {
             swarm_size: init.swarm_size,
             model: LinearNeuronConfig {
                 window_len: self.window_len,
-                step_size: q(self.step_size),
-                regularizer: q(self.regularizer),
-                weight_limit: q(self.weight_limit),
+                step_size: from_f64(self.step_size),
+                regularizer: from_f64(self.regularizer),
+                weight_limit: from_f64(self.weight_limit),
                 initial_weights,
             },
-            step_size_by_regime: self.adaptive_step_size.then(|| self.step_sizes.map(q)),
+            step_size_by_regime: self
+                .adaptive_step_size
+                .then(|| self.step_sizes.map(from_f64)),
             entropy: EntropyConfig {
                 window_len: self.entropy_window,
                 bins: self.entropy_bins,
-                error_range: q(self.entropy_error_range),
+                error_range: from_f64(self.entropy_error_range),
             },
             detector: DetectorConfig {
-                storm_entropy_nats: q(self.storm_entropy),
-                prestorm_derivative_nats: q(self.prestorm_derivative),
+                storm_entropy_nats: from_f64(self.storm_entropy),
+                prestorm_derivative_nats: from_f64(self.prestorm_derivative),
                 confirmations: Confirmations::from_base(self.hysteresis_base),
                 storm_exit: match self.storm_exit {
                     StormExitKind::Indicated => StormExit::Indicated,
@@ -265,11 +255,11 @@ impl NodeConfig {
                     GateKind::Utility => GateMode::Utility,
                     GateKind::Always => GateMode::Always,
                 },
-                gossip_cost: q(self.gossip_cost),
-                efficiency_bias: q(self.efficiency_bias),
-                energy_floor: q(self.energy_floor),
-                energy_generous: q(self.energy_generous),
-                prestorm_energy_min: q(self.prestorm_energy_min),
+                gossip_cost: from_f64(self.gossip_cost),
+                efficiency_bias: from_f64(self.efficiency_bias),
+                energy_floor: from_f64(self.energy_floor),
+                energy_generous: from_f64(self.energy_generous),
+                prestorm_energy_min: from_f64(self.prestorm_energy_min),
             },
             aggregation: self.aggregation.to_core(init.swarm_size),
             reputation: CoreReputation {

@@ -31,7 +31,6 @@
 use std::fmt;
 use std::path::Path;
 
-use node_core::q::Q;
 use node_core::regime::Regime;
 use node_core::runtime::{NodeId, Runtime};
 use node_core::time::Instant;
@@ -39,6 +38,7 @@ use node_core::time::Instant;
 use crate::dataset::{Dataset, Setup};
 use crate::energy::EnergyPools;
 use crate::engine::{EngineError, EventQueue};
+use crate::fixed;
 use crate::inflight::{FrameRef, InFlight};
 use crate::metrics::{self, ErrorAccumulator, RoundRow};
 use crate::radio::{Delivery, Radio};
@@ -392,7 +392,7 @@ impl<R: Runtime> World<R> {
             row.honest_nodes += 1;
             errors.merge(&slot.errors);
             slot.errors = ErrorAccumulator::default();
-            weights.extend(runtime.weights().iter().map(|w| q_to_f64(*w)));
+            weights.extend(runtime.weights().iter().map(|w| fixed::to_f64(*w)));
             let telemetry = runtime.telemetry();
             row.aggregation_ops += telemetry.aggregation_ops;
             match telemetry.regime {
@@ -455,9 +455,4 @@ fn build_dataset(scenario: &Scenario, radio: &Radio, seed: u64) -> Result<Datase
         base_dir: Path::new("."),
     };
     Dataset::new(&scenario.dataset, &setup).map_err(|e| WorldError::Build(e.to_string()))
-}
-
-/// Q16.16 to f64, exactly.
-pub fn q_to_f64(q: Q) -> f64 {
-    f64::from(q.to_bits()) / 65_536.0
 }

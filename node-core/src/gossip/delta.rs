@@ -118,7 +118,7 @@ impl PublicModel {
                     *d = c.to_bits().saturating_sub(p.to_bits());
                 }
                 quantize(config.encoding, raw);
-                add_raw(&mut self.words, raw);
+                add_raw(&mut self.words, raw.iter().copied());
                 self.round = Some(round);
                 self.since_keyframe += 1;
                 let words = words_of(raw)?;
@@ -166,10 +166,11 @@ fn words_of(raw: &[i32]) -> Option<Words> {
     Some(words)
 }
 
-/// `target += delta` on raw bits, saturating.
-fn add_raw(target: &mut [Q], delta: &[i32]) {
+/// `target += delta` on raw bits, saturating: how sender and receivers
+/// apply the same quantized delta to their copies of a public model.
+fn add_raw(target: &mut [Q], delta: impl IntoIterator<Item = i32>) {
     for (t, d) in target.iter_mut().zip(delta) {
-        *t = Q::from_bits(t.to_bits().saturating_add(*d));
+        *t = Q::from_bits(t.to_bits().saturating_add(d));
     }
 }
 
@@ -229,9 +230,7 @@ impl PeerModels {
         let slot = match (self.peers.iter().position(|p| *p == sender), delta) {
             (Some(slot), true) if self.rounds[slot] == base_round => {
                 let model = &mut self.words[slot * self.dim..(slot + 1) * self.dim];
-                for (m, d) in model.iter_mut().zip(words) {
-                    *m = Q::from_bits(m.to_bits().saturating_add(d.to_bits()));
-                }
+                add_raw(model, words.iter().map(|d| d.to_bits()));
                 slot
             }
             (_, true) => return Err(DeltaError::MissingBase),
