@@ -467,12 +467,18 @@ impl Node {
         update: &ModelUpdateRepr,
     ) -> Result<(), RxError> {
         let words = update.words.as_slice();
-        let refused = sender == self.config.id
-            || self.reputation.is_banned(sender)
-            || words.len() != self.model.dim();
-        if refused {
+        let refusal = if sender == self.config.id {
+            Some(RxError::UnknownSender)
+        } else if self.reputation.is_banned(sender) {
+            Some(RxError::Banned)
+        } else if words.len() != self.model.dim() {
+            Some(RxError::Malformed)
+        } else {
+            None
+        };
+        if let Some(error) = refusal {
             self.counters.updates_refused += 1;
-            return Err(RxError::Refused);
+            return Err(error);
         }
         let (delta, base) = (update.delta, update.base_round);
         match self
@@ -486,11 +492,11 @@ impl Node {
             Err(DeltaError::MissingBase) => {
                 self.counters.updates_refused += 1;
                 self.counters.delta_base_missing += 1;
-                Err(RxError::Refused)
+                Err(RxError::MissingBase)
             }
             Err(DeltaError::Full) => {
                 self.counters.updates_dropped_full += 1;
-                Err(RxError::Refused)
+                Err(RxError::UnknownSender)
             }
         }
     }

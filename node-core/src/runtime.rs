@@ -137,8 +137,60 @@ pub enum RxError {
     BadChecksum,
     /// A field is out of its allowed range (length, dimension, …).
     Malformed,
-    /// Well-formed but not acceptable now (banned sender, stale round, …).
+    /// Well-formed, from a sender this node has banned.
+    Banned,
+    /// Well-formed, from a sender this node does not track (its peer
+    /// tables are full), or this node's own id.
+    UnknownSender,
+    /// A delta update whose base this node does not hold (a lost frame).
+    MissingBase,
+    /// Well-formed but not acceptable now for another reason (inbox full, …).
     Refused,
+}
+
+/// The four groups the simulator counts rejected frames in
+/// (`rejected_*` columns of `rounds.csv`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RejectReason {
+    /// Not a valid frame: truncated, bad version, kind, checksum or field.
+    Malformed,
+    /// A delta whose base the receiver does not hold.
+    MissingBase,
+    /// An unknown or untracked sender, or anything else refused.
+    UnknownSender,
+    /// A banned sender.
+    Banned,
+}
+
+impl RejectReason {
+    /// Every reason, in column order.
+    pub const ALL: [RejectReason; 4] = [
+        RejectReason::Malformed,
+        RejectReason::MissingBase,
+        RejectReason::UnknownSender,
+        RejectReason::Banned,
+    ];
+
+    /// Dense index `0..4`, for counter arrays.
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl RxError {
+    /// The group this rejection is counted in.
+    pub const fn reason(self) -> RejectReason {
+        match self {
+            RxError::Truncated
+            | RxError::BadVersion
+            | RxError::BadKind
+            | RxError::BadChecksum
+            | RxError::Malformed => RejectReason::Malformed,
+            RxError::MissingBase => RejectReason::MissingBase,
+            RxError::Banned => RejectReason::Banned,
+            RxError::UnknownSender | RxError::Refused => RejectReason::UnknownSender,
+        }
+    }
 }
 
 impl fmt::Display for RxError {
@@ -149,6 +201,9 @@ impl fmt::Display for RxError {
             RxError::BadKind => "unknown frame kind",
             RxError::BadChecksum => "checksum mismatch",
             RxError::Malformed => "malformed field",
+            RxError::Banned => "sender banned",
+            RxError::UnknownSender => "sender unknown or untracked",
+            RxError::MissingBase => "delta base missing",
             RxError::Refused => "frame refused",
         };
         f.write_str(text)
