@@ -37,7 +37,7 @@ use crate::aggregate::{
     self, AdaptiveAggregator, AdaptiveConfig, Aggregator, Contribution, Rule, Scratch,
 };
 use crate::gossip::delta::{DeltaConfig, DeltaError, PeerModels, PublicModel};
-use crate::gossip::{self, GateInput, GossipConfig};
+use crate::gossip::{Gate, GateInput, GossipConfig};
 use crate::model::{self, LinearNeuron, LinearNeuronConfig, Predictor};
 use crate::power::{EnergyCosts, EnergyMeter};
 use crate::q::{self, Q};
@@ -273,6 +273,11 @@ pub struct Node {
     telemetry: Telemetry,
     counters: NodeCounters,
     residual_sq: Q,
+    gate: Gate,
+    /// The node's estimate of how its peers rate it: the reputation rule
+    /// applied to its own model's agreement with each round's aggregate,
+    /// which is exactly the test every peer applies to it.
+    self_reputation: Q,
 }
 
 impl Node {
@@ -324,6 +329,8 @@ impl Node {
             telemetry: Telemetry::default(),
             counters: NodeCounters::default(),
             residual_sq: q::ZERO,
+            gate: Gate::new(),
+            self_reputation: config.reputation.initial,
             model,
             entropy,
             detector,
@@ -351,6 +358,12 @@ impl Node {
         &self.reputation
     }
 
+    /// The node's estimate of its own reputation among its peers (starts at
+    /// the table's initial score; see the gossip gate).
+    pub fn self_reputation(&self) -> Q {
+        self.self_reputation
+    }
+
     fn apply_step_size(&mut self) -> Result<(), ConfigError> {
         if let Some(steps) = self.config.step_size_by_regime {
             let step = steps[self.detector.regime() as usize];
@@ -367,11 +380,12 @@ impl Node {
         self.round = self.round.wrapping_add(1);
         let input = GateInput {
             regime: self.detector.regime(),
+            warming_up: false,
             entropy: self.telemetry.entropy,
-            reputation: q::ONE,
+            reputation: self.self_reputation,
             energy_level: self.energy_level,
         };
-        if gossip::should_broadcast(&self.config.gossip, &input) {
+        if self.gate.decide(&self.config.gossip, &input) {
             self.pending_update = true;
             self.counters.broadcasts += 1;
         } else {
@@ -448,6 +462,16 @@ impl Node {
                         self.counters.reputation_refused += 1;
                     }
                 }
+                let agreed = reputation::rms_within(
+                    self.model.weights(),
+                    &self.scratch_weights,
+                    self.config.reputation.agree_rms,
+                );
+                self.self_reputation = reputation::apply_rule(
+                    self.config.reputation.rule,
+                    self.self_reputation,
+                    agreed,
+                );
                 let limit = self.model.weight_limit();
                 for w in self.scratch_weights.iter_mut() {
                     *w = q::clamp(*w, -limit, limit);
@@ -810,7 +834,7 @@ mod tests {
 
     #[test]
     fn fragments_cross_a_tiny_mtu() {
-        let mut mesh = Mesh::new(3, |c| c.gossip.mode = gossip::GateMode::Always);
+        let mut mesh = Mesh::new(3, |c| c.gossip.mode = crate::gossip::GateMode::Always);
         for _ in 0..40 {
             mesh.step(&sine, 40);
         }
@@ -821,7 +845,7 @@ mod tests {
 
     #[test]
     fn attacker_is_banned_and_then_refused() {
-        let mut mesh = Mesh::new(5, |c| c.gossip.mode = gossip::GateMode::Always);
+        let mut mesh = Mesh::new(5, |c| c.gossip.mode = crate::gossip::GateMode::Always);
         let bias = Q::from_num(2);
         for _ in 0..300 {
             mesh.step(&sine, MTU_ESPNOW);

@@ -410,8 +410,9 @@ impl ReputationTable {
     }
 }
 
-/// One application of `rule` to `score` (PAPER.md §5).
-fn apply_rule(rule: UpdateRule, score: Q, agreed: bool) -> Q {
+/// One application of `rule` to `score` (PAPER.md §5). Public so that a
+/// node can score itself by the rule its peers apply to it.
+pub fn apply_rule(rule: UpdateRule, score: Q, agreed: bool) -> Q {
     match rule {
         UpdateRule::Ema { gamma } => {
             let eval = if agreed { ONE } else { ZERO };

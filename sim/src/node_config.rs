@@ -7,7 +7,7 @@
 //! Defaults are node-core's, which are the paper's where it states a value.
 
 use node_core::gossip::delta::DeltaConfig;
-use node_core::gossip::{GateMode, GossipConfig};
+use node_core::gossip::{GateMode, GossipConfig, StormGossip};
 use node_core::model::{InitialWeights, LinearNeuronConfig};
 use node_core::node::NodeConfig as CoreNodeConfig;
 use node_core::power::EnergyCosts;
@@ -46,15 +46,29 @@ pub enum StormExitKind {
     Paper,
 }
 
-/// Broadcast gate.
+/// Broadcast gate (`node_core::gossip`).
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum GateKind {
-    /// The paper's utility gate per regime (default).
+    /// Accumulated utility `H·R` against the cost `gossip_cost / battery`
+    /// (default).
     #[default]
     Utility,
+    /// The paper's per-round rule with its "battery above 70 %" clause.
+    Paper,
     /// Broadcast every round.
     Always,
+}
+
+/// What a Storm node's gate does.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum StormGossipKind {
+    /// Broadcast every round (the paper's text; default).
+    #[default]
+    Always,
+    /// The Calm rule (the paper code's "Active" state).
+    Utility,
 }
 
 /// Encoding of model words on the air.
@@ -123,13 +137,16 @@ pub struct NodeConfig {
     pub round_offset_ms: u64,
     /// Broadcast gate.
     pub gate: GateKind,
+    /// What the gate does in Storm.
+    pub storm_gossip: StormGossipKind,
     /// Base broadcast cost on a full battery, nats.
     pub gossip_cost: f64,
     /// The paper's efficiency bias.
     pub efficiency_bias: f64,
     /// Below this battery fraction, never broadcast (paper 0.10).
     pub energy_floor: f64,
-    /// Above this battery fraction, Calm nodes always broadcast (paper 0.70).
+    /// `gate = "paper"` only: above this battery fraction, Calm nodes
+    /// always broadcast (paper 0.70).
     pub energy_generous: f64,
     /// PreStorm nodes broadcast above this battery fraction (paper 0.30).
     pub prestorm_energy_min: f64,
@@ -186,6 +203,7 @@ impl Default for NodeConfig {
             collect_window_ms: core.collect_window.as_micros() / 1_000,
             round_offset_ms: core.round_offset.as_micros() / 1_000,
             gate: GateKind::Utility,
+            storm_gossip: StormGossipKind::Always,
             gossip_cost: to_f64(core.gossip.gossip_cost),
             efficiency_bias: to_f64(core.gossip.efficiency_bias),
             energy_floor: to_f64(core.gossip.energy_floor),
@@ -253,7 +271,12 @@ impl NodeConfig {
             gossip: GossipConfig {
                 mode: match self.gate {
                     GateKind::Utility => GateMode::Utility,
+                    GateKind::Paper => GateMode::Paper,
                     GateKind::Always => GateMode::Always,
+                },
+                storm: match self.storm_gossip {
+                    StormGossipKind::Always => StormGossip::Always,
+                    StormGossipKind::Utility => StormGossip::Utility,
                 },
                 gossip_cost: from_f64(self.gossip_cost),
                 efficiency_bias: from_f64(self.efficiency_bias),
