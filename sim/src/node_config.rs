@@ -19,6 +19,7 @@ use serde::Deserialize;
 
 use crate::aggregation_config::{AggregationConfig, ReputationConfig};
 use crate::fixed::{from_f64, to_f64};
+use crate::scenario::preset::Preset;
 use crate::validate::{Validate, Validator};
 use crate::world::NodeInit;
 
@@ -98,6 +99,9 @@ impl EncodingKind {
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct NodeConfig {
+    /// A named set of keys applied beneath the file's own
+    /// ([`crate::scenario::preset`]); read by the loader, kept for the record.
+    pub preset: Option<Preset>,
     /// AR order of the linear neuron (samples regressed on), 1..=32.
     pub window_len: u8,
     /// NLMS step size μ when `adaptive_step_size` is false, (0, 2).
@@ -185,6 +189,7 @@ impl Default for NodeConfig {
             .unwrap_or([core.model.step_size; 3]);
         let costs = core.costs;
         NodeConfig {
+            preset: None,
             window_len: core.model.window_len,
             step_size: to_f64(core.model.step_size),
             adaptive_step_size: core.step_size_by_regime.is_some(),

@@ -13,6 +13,7 @@
 
 mod error;
 pub mod locate;
+pub mod preset;
 
 use std::path::Path;
 
@@ -204,12 +205,27 @@ impl Scenario {
 
     /// Parses and validates scenario `text`; `path` is used in errors only.
     pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
-        parse_located(path, text)
+        parse_located_with(path, text, preset::apply)
     }
 }
 
 /// Parses and validates any `T` with errors located in `text`.
 pub fn parse_located<T>(path: &Path, text: &str) -> Result<T, ScenarioError>
+where
+    T: for<'de> Deserialize<'de> + Validate,
+{
+    parse_located_with(path, text, |_| false)
+}
+
+/// Like [`parse_located`], but `expand` may rewrite the parsed document
+/// (e.g. merge a preset's keys) before it is deserialized again and
+/// validated; it returns whether it changed anything. Type errors are
+/// located in `text` first, so a rewrite only ever sees a well-typed file.
+pub fn parse_located_with<T>(
+    path: &Path,
+    text: &str,
+    expand: fn(&mut toml::Table) -> bool,
+) -> Result<T, ScenarioError>
 where
     T: for<'de> Deserialize<'de> + Validate,
 {
@@ -219,8 +235,14 @@ where
         });
     }
     let doc = DeTable::parse(text).map_err(|e| parse_error(path, text, None, &e))?;
-    let value: T =
+    let mut value: T =
         toml::from_str(text).map_err(|e| parse_error(path, text, Some(doc.get_ref()), &e))?;
+    let mut table: toml::Table =
+        toml::from_str(text).map_err(|e| parse_error(path, text, Some(doc.get_ref()), &e))?;
+    if expand(&mut table) {
+        value = T::deserialize(toml::Value::Table(table))
+            .map_err(|e| parse_error(path, text, Some(doc.get_ref()), &e))?;
+    }
     let mut validator = Validator::new();
     value.validate(&mut validator);
     let violations = validator.into_violations();
