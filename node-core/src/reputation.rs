@@ -499,28 +499,67 @@ pub fn rep_pow(rep: Q, e: Q) -> Q {
     result
 }
 
-/// How a peer's share of influence is capped (PAPER.md §5, MISMATCH).
+/// How a peer's influence is capped (PAPER.md §5, MISMATCH): the seed
+/// code, the paper's text and its appendix disagree, so each reading is
+/// offered. With weight `w = rep^e` and normalized share `s = w / Σ w`:
+///
+/// | variant | rule | at rep 0.9, e = 2 |
+/// |---|---|---|
+/// | `PaperScaledCube` | share `s ≤ 0.8·rep³` (water-filled) | cap 0.583 |
+/// | `SeedMinCube` | share `s ≤ min(rep³, 0.8)` (water-filled) | cap 0.729 |
+/// | `PaperScaledWeight` | weight `w = 0.8·rep^e`, shares uncapped | weight 0.648 |
+/// | `Uncapped` | `w = rep^e`, shares uncapped | weight 0.81 |
+///
+/// `PaperScaledWeight` is "rep³ × 0.8" read literally as the weight (the
+/// paper's text, with the configured exponent in place of 3). Its factor
+/// 0.8 is common to every peer, so after normalization its shares equal
+/// `Uncapped`'s (to rounding): it bounds a weight, not a share. The two
+/// share caps use the cube whatever `e` is (the seed code's constant): with
+/// `e = 3` the caps are proportional to the weights, so `PaperScaledCube`
+/// either caps nobody or everybody, and then the renormalized caps are the
+/// uncapped shares again; it changes the result only for `e ≠ 3`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum InfluenceCap {
-    /// The paper's and README's rule: share ≤ `0.8 · rep³` (default).
+    /// The README's rule as a share cap: share ≤ `0.8 · rep³` (default).
     #[default]
     PaperScaledCube,
-    /// The seed code's `influence_weight`: share ≤ `min(rep³, 0.8)`.
+    /// The seed code's `influence_weight` as a share cap:
+    /// share ≤ `min(rep³, 0.8)`.
     SeedMinCube,
+    /// The paper's text on the weight: `w = 0.8 · rep^e`, no share cap.
+    PaperScaledWeight,
     /// No cap (share ≤ 1).
     Uncapped,
 }
 
+/// `0.8` as Q16.16 (`52428/2^16`, as in the seed code).
+const CAP_SCALE: Q = q::ratio(4, 5);
+
 /// The cap on a peer's normalized share for reputation `rep ∈ [0, 1]`
-/// (PAPER.md §5). `0.8` is `52428/2^16` (as in the seed code).
+/// (PAPER.md §5): `0.8·rep³`, `min(rep³, 0.8)`, or 1 (no share cap) for
+/// the two rules that do not cap shares.
 pub fn influence_cap(rep: Q, cap: InfluenceCap) -> Q {
-    let cube = rep_pow(rep, q::from_int(3));
-    let scale = q::ratio(4, 5);
     match cap {
-        InfluenceCap::PaperScaledCube => q::mul(scale, cube),
-        InfluenceCap::SeedMinCube => cube.min(scale),
-        InfluenceCap::Uncapped => ONE,
+        InfluenceCap::PaperScaledCube => q::mul(CAP_SCALE, rep_pow(rep, q::from_int(3))),
+        InfluenceCap::SeedMinCube => rep_pow(rep, q::from_int(3)).min(CAP_SCALE),
+        InfluenceCap::PaperScaledWeight | InfluenceCap::Uncapped => ONE,
     }
+}
+
+/// The (unnormalized) aggregation weight of a peer with reputation
+/// `rep ∈ [0, 1]` under exponent `e ∈ [0, MAX_EXPONENT]` (PAPER.md §5):
+/// `0.8 · rep^e` for [`InfluenceCap::PaperScaledWeight`], else `rep^e`
+/// ([`rep_pow`]; `e = 0` gives every peer weight 1, or 0.8).
+pub fn influence_weight(rep: Q, exponent: Q, cap: InfluenceCap) -> Q {
+    let weight = rep_pow(rep, exponent);
+    let weight = match cap {
+        InfluenceCap::PaperScaledWeight => q::mul(CAP_SCALE, weight),
+        InfluenceCap::PaperScaledCube | InfluenceCap::SeedMinCube | InfluenceCap::Uncapped => {
+            weight
+        }
+    };
+    assert!(weight >= ZERO && weight <= ONE);
+    weight
 }
 
 #[cfg(test)]
@@ -781,6 +820,19 @@ mod tests {
             52_428
         );
         assert_eq!(influence_cap(ZERO, InfluenceCap::Uncapped), ONE);
+        assert_eq!(influence_cap(r, InfluenceCap::PaperScaledWeight), ONE);
+        // The paper's text on the weight: 0.8·0.9² = 0.648 with e = 2,
+        // 0.8·0.9³ = 0.5832 with e = 3; the other rules weigh rep^e.
+        let two = q::from_int(2);
+        let weight = to_f64(influence_weight(r, two, InfluenceCap::PaperScaledWeight));
+        assert!((weight - 0.648).abs() < 1e-3, "{weight}");
+        let plain = to_f64(influence_weight(r, two, InfluenceCap::SeedMinCube));
+        assert!((plain - 0.81).abs() < 1e-3, "{plain}");
+        assert_eq!(
+            influence_weight(r, ZERO, InfluenceCap::PaperScaledWeight).to_bits(),
+            52_428
+        );
+        assert_eq!(influence_weight(ZERO, ZERO, InfluenceCap::Uncapped), ONE);
     }
 
     #[test]
