@@ -8,11 +8,13 @@
 //!   step size follows the regime (α_calm 0.01, PreStorm 0.05, α_storm 0.2,
 //!   PAPER.md §1.1).
 //! * **Frame** (`handle_frame`): parse (never panics); a model update from
-//!   a non-banned peer (full, or a delta on the copy held of that sender,
-//!   [`crate::gossip::delta`]) updates that sender's model in the
-//!   peer-model table. The senders heard since the last aggregation are the
-//!   round's inbox; at most `inbox_max` of them (in table order) are
-//!   aggregated, the rest counted as dropped.
+//!   a tracked, non-banned peer (full, or a delta on the keyframe held of
+//!   that sender, [`crate::gossip::delta`]) updates that sender's model in
+//!   the peer-model table. The peer tables track the first peers heard and
+//!   never evict them; a newcomer to a full table is refused. The senders
+//!   heard since the last aggregation are the round's inbox; at most
+//!   `inbox_max` of them (in table order) are aggregated, the rest counted
+//!   as dropped.
 //! * **Round boundary** (`handle_wake` at `k · round_period + offset`):
 //!   ask the utility gate ([`crate::gossip`]) whether to broadcast, and if
 //!   so queue the locally trained model for `poll_transmit`.
@@ -92,7 +94,7 @@ pub struct NodeConfig {
     pub reputation: ReputationConfig,
     /// How model words of a full update travel. Default raw Q16.16.
     pub encoding: Encoding,
-    /// Delta updates against the public model (see [`crate::gossip::delta`]).
+    /// Delta updates against the last keyframe (see [`crate::gossip::delta`]).
     pub delta: DeltaConfig,
     /// Most senders aggregated per round, `1..=64`. Default 32.
     pub inbox_max: u8,
@@ -227,8 +229,8 @@ pub struct NodeCounters {
     pub updates_accepted: u32,
     /// Updates dropped because the inbox was full.
     pub updates_dropped_full: u32,
-    /// Updates refused (banned sender, wrong dimension, delta without its
-    /// base).
+    /// Updates refused (banned or untracked sender, wrong dimension, delta
+    /// without its base).
     pub updates_refused: u32,
     /// Of those, deltas whose base this node did not hold (a lost frame).
     pub delta_base_missing: u32,
@@ -243,7 +245,8 @@ pub struct NodeCounters {
     pub aggregation_skipped: u32,
     /// Elementary aggregation operations (comparisons + multiply-adds).
     pub aggregation_ops: u64,
-    /// Peers the reputation table could not track (full of banned peers).
+    /// Observations the reputation table refused (a peer it does not track;
+    /// cannot happen while frames are admitted to both tables together).
     pub reputation_refused: u32,
 }
 
@@ -314,7 +317,11 @@ impl Node {
         let mut node = Node {
             reassembler: None,
             public: PublicModel::new(dim),
-            peer_models: PeerModels::new(usize::from(config.delta.tracked_peers), dim),
+            peer_models: PeerModels::new(
+                usize::from(config.delta.tracked_peers),
+                dim,
+                config.delta.encoding,
+            ),
             outbox: vec![0; wire::update::FIXED_LEN + 4 * dim + wire::HEADER_LEN + wire::CRC_LEN],
             outbox_len: 0,
             outbox_next: 0,
@@ -491,12 +498,17 @@ impl Node {
         update: &ModelUpdateRepr,
     ) -> Result<(), RxError> {
         let words = update.words.as_slice();
+        // Stable tables: the first peers heard are tracked for good, in
+        // both tables at once; a newcomer to a full table is refused.
+        let untracked = !self.reputation.admits(sender) || !self.peer_models.admits(sender);
         let refusal = if sender == self.config.id {
             Some(RxError::UnknownSender)
         } else if self.reputation.is_banned(sender) {
             Some(RxError::Banned)
         } else if words.len() != self.model.dim() {
             Some(RxError::Malformed)
+        } else if untracked {
+            Some(RxError::UnknownSender)
         } else {
             None
         };
@@ -504,11 +516,11 @@ impl Node {
             self.counters.updates_refused += 1;
             return Err(error);
         }
+        self.reputation
+            .admit(sender)
+            .expect("admits() checked above");
         let (delta, base) = (update.delta, update.base_round);
-        match self
-            .peer_models
-            .apply(sender, round, delta, base, words, self.round)
-        {
+        match self.peer_models.apply(sender, round, delta, base, words) {
             Ok(_) => {
                 self.counters.updates_accepted += 1;
                 Ok(())
@@ -518,9 +530,10 @@ impl Node {
                 self.counters.delta_base_missing += 1;
                 Err(RxError::MissingBase)
             }
-            Err(DeltaError::Full) => {
-                self.counters.updates_dropped_full += 1;
-                Err(RxError::UnknownSender)
+            Err(DeltaError::Full) => unreachable!("admits() checked above"),
+            Err(DeltaError::Unstorable) => {
+                self.counters.updates_refused += 1;
+                Err(RxError::Refused)
             }
         }
     }
@@ -556,7 +569,7 @@ impl Node {
             self.config.encoding,
             self.model.weights(),
             self.round,
-        )?;
+        );
         self.counters.deltas_sent += u32::from(out.delta);
         let update = ModelUpdateRepr {
             regime: self.detector.regime(),

@@ -29,21 +29,27 @@
 //! ## Bans, idle decay, capacity
 //!
 //! A peer whose score drops strictly below `ρ_min` is banned. **Bans are
-//! sticky**: a banned entry is never updated, decayed nor evicted again, so
-//! a banned peer cannot wash its record by going quiet or by flooding the
-//! table. Callers exclude banned peers from aggregation (see
-//! [`crate::aggregate`]).
+//! sticky**: a banned entry is never updated, decayed nor removed, so a
+//! banned peer cannot wash its record by going quiet or by flooding the
+//! table with other ids. Callers exclude banned peers from aggregation (see
+//! [`crate::aggregate`]) and refuse their frames.
 //!
 //! Peers not observed in a round drift toward the prior (0.5) by
 //! `idle_decay` per round: `R ← R + δ·(0.5 − R)`. The default δ = 0 (off)
 //! follows the paper, whose core has no time decay; a positive δ forgives
 //! old disagreement and forgets old trust.
 //!
-//! The table holds at most `max_peers` entries (default 32), allocated once.
-//! When it is full, a new peer evicts the least recently seen non-banned
-//! peer (ties: lowest peer id). An evicted peer that returns starts again
-//! at 0.5 (whitewashing is possible for peers we stopped hearing from, never
-//! for banned ones). If every entry is banned the new peer is refused.
+//! **Stable capacity.** The table holds at most `max_peers` entries
+//! (default 32), allocated once: the first `max_peers` peers the node
+//! hears ([`ReputationTable::admit`], or a first
+//! [`ReputationTable::observe`]). A tracked peer is never evicted, so its
+//! history (and its ban) lasts as long as the node; a newcomer to a full
+//! table is refused ([`ReputationError::TableFull`]) and the caller refuses
+//! its frames. An eviction policy (least recently seen, as before) let a
+//! node with more neighbours than entries churn: an evicted peer came back
+//! at 0.5, so a disagreeing peer that kept being evicted was never banned.
+//! The price of stability: a tracked peer that falls silent for good keeps
+//! its entry, and a banned one keeps its slot.
 
 use alloc::vec::Vec;
 use core::fmt;
@@ -170,7 +176,8 @@ pub enum ReputationError {
         /// Length of the aggregate.
         aggregate: usize,
     },
-    /// The table is full of banned peers; the new peer was not recorded.
+    /// The table is full (tracked peers are never evicted); the new peer
+    /// was not recorded.
     TableFull {
         /// The peer that could not be added.
         peer: NodeId,
@@ -199,10 +206,7 @@ impl fmt::Display for ReputationError {
                 "update has {update} weights, aggregate {aggregate} (must be equal and non-zero)"
             ),
             ReputationError::TableFull { peer } => {
-                write!(
-                    f,
-                    "reputation table full of banned peers; peer {peer} not recorded"
-                )
+                write!(f, "reputation table full; peer {peer} not tracked")
             }
             ReputationError::RoundNotIncreasing { last, given } => {
                 write!(f, "round {given} is not after the last closed round {last}")
@@ -240,13 +244,12 @@ pub struct Observation {
     pub banned: bool,
     /// This observation banned it.
     pub newly_banned: bool,
-    /// A peer evicted to make room for this one, if any.
-    pub evicted: Option<NodeId>,
 }
 
-/// The per-peer reputation table (PAPER.md §5): fixed capacity, entries kept
-/// sorted by peer id (binary search, deterministic iteration), no
-/// allocation after construction.
+/// The per-peer reputation table (PAPER.md §5): fixed capacity, the first
+/// `max_peers` peers heard, never evicted (module docs); entries kept sorted
+/// by peer id (binary search, deterministic iteration), no allocation after
+/// construction.
 #[derive(Clone, Debug)]
 pub struct ReputationTable {
     config: ReputationConfig,
@@ -299,6 +302,29 @@ impl ReputationTable {
         self.entries.is_empty()
     }
 
+    /// Whether `max_peers` peers are tracked (newcomers are refused).
+    pub fn is_full(&self) -> bool {
+        self.entries.len() >= self.config.max_peers as usize
+    }
+
+    /// Whether `peer` is tracked or would be on [`ReputationTable::admit`]
+    /// (the table has room). Lets a caller check several tables before
+    /// admitting a peer to any of them.
+    pub fn admits(&self, peer: NodeId) -> bool {
+        !self.is_full() || self.find(peer).is_ok()
+    }
+
+    /// Tracks `peer` from now on (score `initial`, not yet observed) if it
+    /// is new and the table has room; a tracked peer is left unchanged.
+    /// Call it when a peer is first heard, so that the table holds the
+    /// first `max_peers` peers heard. Fails with
+    /// [`ReputationError::TableFull`] for a newcomer to a full table.
+    pub fn admit(&mut self, peer: NodeId) -> Result<(), ReputationError> {
+        let index = self.find_or_insert(peer, false)?;
+        assert_eq!(self.entries[index].peer, peer);
+        Ok(())
+    }
+
     /// Number of banned peers in the table.
     pub fn banned_count(&self) -> u32 {
         let count = self.entries.iter().filter(|e| e.banned).count();
@@ -322,7 +348,7 @@ impl ReputationTable {
             });
         }
         let agreed = rms_within(update, aggregate, self.config.agree_rms);
-        let (index, evicted) = self.find_or_insert(peer)?;
+        let index = self.find_or_insert(peer, true)?;
         let config = self.config;
         let entry = &mut self.entries[index];
         entry.seen = true;
@@ -340,7 +366,6 @@ impl ReputationTable {
             score: entry.score,
             banned: entry.banned,
             newly_banned: entry.banned && !was_banned,
-            evicted,
         })
     }
 
@@ -372,41 +397,30 @@ impl ReputationTable {
         self.entries.binary_search_by_key(&peer, |e| e.peer)
     }
 
-    /// The index of `peer`'s entry, inserting it (and evicting if full).
-    fn find_or_insert(&mut self, peer: NodeId) -> Result<(usize, Option<NodeId>), ReputationError> {
-        if let Ok(index) = self.find(peer) {
-            return Ok((index, None));
+    /// The index of `peer`'s entry, inserting it at `initial` (with its
+    /// `seen` flag) if it is new and the table has room. Never evicts.
+    fn find_or_insert(&mut self, peer: NodeId, seen: bool) -> Result<usize, ReputationError> {
+        let slot = match self.find(peer) {
+            Ok(index) => return Ok(index),
+            Err(slot) => slot,
+        };
+        if self.is_full() {
+            return Err(ReputationError::TableFull { peer });
         }
-        let mut evicted = None;
-        if self.entries.len() >= self.config.max_peers as usize {
-            let victim = self
-                .eviction_victim()
-                .ok_or(ReputationError::TableFull { peer })?;
-            evicted = Some(self.entries.remove(victim).peer);
-        }
-        let slot = self.find(peer).unwrap_or_else(|slot| slot);
         let entry = Entry {
             peer,
             score: self.config.initial,
             last_seen: self.open_round,
             strikes: 0,
             banned: false,
-            seen: true,
+            seen,
         };
+        // Allocated once at construction: inserting never reallocates.
         assert!(self.entries.len() < self.entries.capacity());
         self.entries.insert(slot, entry);
-        Ok((slot, evicted))
-    }
-
-    /// The least recently seen non-banned entry: smallest
-    /// `(seen this round, last_seen, peer)`.
-    fn eviction_victim(&self) -> Option<usize> {
-        self.entries
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| !e.banned)
-            .min_by_key(|(_, e)| (e.seen, e.last_seen, e.peer))
-            .map(|(i, _)| i)
+        assert!(self.entries.len() <= self.config.max_peers as usize);
+        debug_assert!(self.entries.windows(2).all(|w| w[0].peer < w[1].peer));
+        Ok(slot)
     }
 }
 
@@ -500,28 +514,67 @@ pub fn rep_pow(rep: Q, e: Q) -> Q {
     result
 }
 
-/// How a peer's share of influence is capped (PAPER.md §5, MISMATCH).
+/// How a peer's influence is capped (PAPER.md §5, MISMATCH): the seed
+/// code, the paper's text and its appendix disagree, so each reading is
+/// offered. With weight `w = rep^e` and normalized share `s = w / Σ w`:
+///
+/// | variant | rule | at rep 0.9, e = 2 |
+/// |---|---|---|
+/// | `PaperScaledCube` | share `s ≤ 0.8·rep³` (water-filled) | cap 0.583 |
+/// | `SeedMinCube` | share `s ≤ min(rep³, 0.8)` (water-filled) | cap 0.729 |
+/// | `PaperScaledWeight` | weight `w = 0.8·rep^e`, shares uncapped | weight 0.648 |
+/// | `Uncapped` | `w = rep^e`, shares uncapped | weight 0.81 |
+///
+/// `PaperScaledWeight` is "rep³ × 0.8" read literally as the weight (the
+/// paper's text, with the configured exponent in place of 3). Its factor
+/// 0.8 is common to every peer, so after normalization its shares equal
+/// `Uncapped`'s (to rounding): it bounds a weight, not a share. The two
+/// share caps use the cube whatever `e` is (the seed code's constant): with
+/// `e = 3` the caps are proportional to the weights, so `PaperScaledCube`
+/// either caps nobody or everybody, and then the renormalized caps are the
+/// uncapped shares again; it changes the result only for `e ≠ 3`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum InfluenceCap {
-    /// The paper's and README's rule: share ≤ `0.8 · rep³` (default).
+    /// The README's rule as a share cap: share ≤ `0.8 · rep³` (default).
     #[default]
     PaperScaledCube,
-    /// The seed code's `influence_weight`: share ≤ `min(rep³, 0.8)`.
+    /// The seed code's `influence_weight` as a share cap:
+    /// share ≤ `min(rep³, 0.8)`.
     SeedMinCube,
+    /// The paper's text on the weight: `w = 0.8 · rep^e`, no share cap.
+    PaperScaledWeight,
     /// No cap (share ≤ 1).
     Uncapped,
 }
 
+/// `0.8` as Q16.16 (`52428/2^16`, as in the seed code).
+const CAP_SCALE: Q = q::ratio(4, 5);
+
 /// The cap on a peer's normalized share for reputation `rep ∈ [0, 1]`
-/// (PAPER.md §5). `0.8` is `52428/2^16` (as in the seed code).
+/// (PAPER.md §5): `0.8·rep³`, `min(rep³, 0.8)`, or 1 (no share cap) for
+/// the two rules that do not cap shares.
 pub fn influence_cap(rep: Q, cap: InfluenceCap) -> Q {
-    let cube = rep_pow(rep, q::from_int(3));
-    let scale = q::ratio(4, 5);
     match cap {
-        InfluenceCap::PaperScaledCube => q::mul(scale, cube),
-        InfluenceCap::SeedMinCube => cube.min(scale),
-        InfluenceCap::Uncapped => ONE,
+        InfluenceCap::PaperScaledCube => q::mul(CAP_SCALE, rep_pow(rep, q::from_int(3))),
+        InfluenceCap::SeedMinCube => rep_pow(rep, q::from_int(3)).min(CAP_SCALE),
+        InfluenceCap::PaperScaledWeight | InfluenceCap::Uncapped => ONE,
     }
+}
+
+/// The (unnormalized) aggregation weight of a peer with reputation
+/// `rep ∈ [0, 1]` under exponent `e ∈ [0, MAX_EXPONENT]` (PAPER.md §5):
+/// `0.8 · rep^e` for [`InfluenceCap::PaperScaledWeight`], else `rep^e`
+/// ([`rep_pow`]; `e = 0` gives every peer weight 1, or 0.8).
+pub fn influence_weight(rep: Q, exponent: Q, cap: InfluenceCap) -> Q {
+    let weight = rep_pow(rep, exponent);
+    let weight = match cap {
+        InfluenceCap::PaperScaledWeight => q::mul(CAP_SCALE, weight),
+        InfluenceCap::PaperScaledCube | InfluenceCap::SeedMinCube | InfluenceCap::Uncapped => {
+            weight
+        }
+    };
+    assert!(weight >= ZERO && weight <= ONE);
+    weight
 }
 
 #[cfg(test)]
@@ -675,60 +728,102 @@ mod tests {
         assert_eq!(t.score(5), before);
     }
 
-    #[test]
-    fn capacity_eviction_is_deterministic() {
-        let config = ReputationConfig {
-            max_peers: 3,
-            rule: UpdateRule::SEED_ADDITIVE,
-            ..ReputationConfig::default()
+    /// Agree with every second observation (so scores move), by peer id.
+    fn observe_pattern(t: &mut ReputationTable, peer: NodeId, round: u32) -> Observation {
+        let update = if (peer + round).is_multiple_of(2) {
+            ZERO
+        } else {
+            ONE
         };
-        let run = |order: &[NodeId]| {
-            let mut t = table(config);
-            let mut evicted = vec![];
-            // Round 0: peers 30, 10, 20 in the given order.
-            for &p in order {
-                assert_eq!(t.observe(p, &[ZERO], &[ZERO]).unwrap().evicted, None);
-            }
-            t.end_round(0).unwrap();
-            // Round 1: 20 again; then newcomers 40 and 50.
-            t.observe(20, &[ZERO], &[ZERO]).unwrap();
-            evicted.push(t.observe(40, &[ZERO], &[ZERO]).unwrap().evicted);
-            evicted.push(t.observe(50, &[ZERO], &[ZERO]).unwrap().evicted);
-            let peers: alloc::vec::Vec<NodeId> = t.entries().map(|e| e.peer).collect();
-            (evicted, peers)
-        };
-        let a = run(&[30, 10, 20]);
-        let b = run(&[20, 30, 10]);
-        assert_eq!(a, b);
-        // 10 and 30 were last seen in round 0 (tie → lowest id first);
-        // 20 and the newcomers were seen in the open round.
-        assert_eq!(a.0, vec![Some(10), Some(30)]);
-        assert_eq!(a.1, vec![20, 40, 50]);
+        t.observe(peer, &[update], &[ZERO]).unwrap()
     }
 
     #[test]
-    fn banned_peers_are_never_evicted() {
+    fn the_first_peers_heard_are_tracked_for_good() {
         let config = ReputationConfig {
-            max_peers: 2,
-            rule: UpdateRule::Additive {
-                reward: ZERO,
-                penalty: ONE,
-            },
+            max_peers: 4,
             ..ReputationConfig::default()
         };
         let mut t = table(config);
-        t.observe(1, &[ONE], &[ZERO]).unwrap();
-        t.observe(2, &[ZERO], &[ZERO]).unwrap();
-        t.end_round(0).unwrap();
-        assert_eq!(t.observe(3, &[ZERO], &[ZERO]).unwrap().evicted, Some(2));
+        let mut reference = table(ReputationConfig::default());
+        let mut refused = 0_u32;
+        // 100 rounds of 3× as many senders as entries; the first four heard
+        // (ids 30, 10, 20, 70, in that order) are tracked.
+        let senders: [NodeId; 12] = [30, 10, 20, 70, 5, 60, 40, 90, 11, 50, 80, 1];
+        for round in 0..100 {
+            for &peer in &senders {
+                match t.admit(peer) {
+                    Ok(()) => {
+                        let obs = observe_pattern(&mut t, peer, round);
+                        let expected = observe_pattern(&mut reference, peer, round);
+                        assert_eq!(obs, expected, "peer {peer} round {round}");
+                    }
+                    Err(e) => {
+                        assert_eq!(e, ReputationError::TableFull { peer });
+                        assert_eq!(t.observe(peer, &[ZERO], &[ZERO]), Err(e));
+                        refused += 1;
+                    }
+                }
+            }
+            t.end_round(round).unwrap();
+            reference.end_round(round).unwrap();
+        }
+        let tracked: Vec<NodeId> = t.entries().map(|e| e.peer).collect();
+        assert_eq!(tracked, vec![10, 20, 30, 70]);
+        assert_eq!(refused, 8 * 100);
+        // No churn: each tracked peer's score is its full 100-round history,
+        // the same as in an unbounded table.
+        for peer in [10, 20, 30, 70] {
+            assert_eq!(t.score(peer), reference.score(peer));
+            assert_ne!(t.score(peer), Some(config.initial));
+        }
+        assert!(t.is_full() && t.admits(10) && !t.admits(11));
+    }
+
+    #[test]
+    fn a_ban_survives_a_flood_of_other_ids() {
+        let config = ReputationConfig {
+            max_peers: 3,
+            ..ReputationConfig::default()
+        };
+        let mut t = table(config);
+        for _ in 0..rounds_to_ban(config) {
+            t.observe(7, &[ONE], &[ZERO]).unwrap();
+        }
+        assert!(t.is_banned(7));
+        let frozen = t.score(7);
+        for peer in 100..2_100 {
+            let _ = t.admit(peer);
+            let _ = t.observe(peer, &[ZERO], &[ZERO]);
+        }
+        assert!(t.is_banned(7));
+        assert_eq!(t.score(7), frozen);
+        assert!(frozen < Some(config.ban_threshold));
+        assert_eq!(t.len(), 3);
+        // Admitting it again changes nothing.
+        t.admit(7).unwrap();
+        assert_eq!(t.score(7), frozen);
+        assert!(t.is_banned(7));
+    }
+
+    #[test]
+    fn admit_tracks_without_observing() {
+        let config = ReputationConfig {
+            max_peers: 2,
+            idle_decay: q::ratio(1, 2),
+            ..ReputationConfig::default()
+        };
+        let mut t = table(config);
+        t.admit(9).unwrap();
+        assert_eq!(t.score(9), Some(config.initial));
+        assert_eq!(t.entries().next().unwrap().strikes, 0);
+        t.admit(9).unwrap();
         t.observe(3, &[ONE], &[ZERO]).unwrap();
-        assert_eq!(t.banned_count(), 2);
-        assert_eq!(
-            t.observe(4, &[ZERO], &[ZERO]),
-            Err(ReputationError::TableFull { peer: 4 })
-        );
-        assert!(t.is_banned(1) && t.is_banned(3) && !t.is_banned(4));
         assert_eq!(t.len(), 2);
+        assert_eq!(t.admit(4), Err(ReputationError::TableFull { peer: 4 }));
+        t.end_round(0).unwrap();
+        // Idle decay toward the prior leaves the admitted peer at the prior.
+        assert_eq!(t.score(9), Some(config.initial));
     }
 
     #[test]
@@ -782,6 +877,19 @@ mod tests {
             52_428
         );
         assert_eq!(influence_cap(ZERO, InfluenceCap::Uncapped), ONE);
+        assert_eq!(influence_cap(r, InfluenceCap::PaperScaledWeight), ONE);
+        // The paper's text on the weight: 0.8·0.9² = 0.648 with e = 2,
+        // 0.8·0.9³ = 0.5832 with e = 3; the other rules weigh rep^e.
+        let two = q::from_int(2);
+        let weight = to_f64(influence_weight(r, two, InfluenceCap::PaperScaledWeight));
+        assert!((weight - 0.648).abs() < 1e-3, "{weight}");
+        let plain = to_f64(influence_weight(r, two, InfluenceCap::SeedMinCube));
+        assert!((plain - 0.81).abs() < 1e-3, "{plain}");
+        assert_eq!(
+            influence_weight(r, ZERO, InfluenceCap::PaperScaledWeight).to_bits(),
+            52_428
+        );
+        assert_eq!(influence_weight(ZERO, ZERO, InfluenceCap::Uncapped), ONE);
     }
 
     #[test]

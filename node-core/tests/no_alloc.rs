@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use node_core::aggregate::{
     AdaptiveAggregator, AdaptiveConfig, Contribution, KrumConfig, Rule, Scratch, TrimConfig,
-    WeightedConfig,
+    WeightedConfig, WeightedTrimConfig,
 };
 use node_core::q::{self, Q};
 
@@ -59,6 +59,7 @@ fn steady_state_rounds_allocate_nothing() {
         Rule::Median,
         Rule::Krum(KrumConfig { f: 3, m: 4 }),
         Rule::ReputationWeighted(WeightedConfig::default()),
+        Rule::WeightedTrimmedMean(WeightedTrimConfig::default()),
     ];
     let mut scratch = Scratch::new();
     let mut adaptive = AdaptiveAggregator::new(AdaptiveConfig::default(), 9).unwrap();

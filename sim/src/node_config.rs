@@ -156,14 +156,14 @@ pub struct NodeConfig {
     pub prestorm_energy_min: f64,
     /// Encoding of the words of a full model update.
     pub encoding: EncodingKind,
-    /// Send deltas against the public model when they are smaller.
+    /// Send deltas against the last keyframe when they are smaller.
     pub delta: bool,
     /// Encoding of delta words.
     pub delta_encoding: EncodingKind,
     /// A full update at least every this many broadcasts, 1..=1000.
     pub keyframe_rounds: u16,
-    /// Senders whose latest model a node keeps (delta bases and the round's
-    /// inbox), 1..=64.
+    /// Senders whose keyframe and latest model a node keeps (delta bases
+    /// and the round's inbox): the first heard, never evicted; 1..=64.
     pub delta_tracked_peers: u8,
     /// Most senders aggregated per round, 1..=64.
     pub inbox_max: u8,
@@ -376,5 +376,44 @@ impl Validate for NodeConfig {
         if let Err(e) = node_core::node::Node::new(self.to_core(&init, round_period)) {
             v.require(false, "", "a configuration node-core accepts", e);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn capacities(config: &NodeConfig, degree: u32) -> (u32, u8, u8) {
+        let init = NodeInit {
+            id: 3,
+            seed: 1,
+            swarm_size: 200,
+            degree,
+        };
+        let core = config.to_core(&init, Duration::from_secs(10));
+        node_core::node::Node::new(core.clone()).expect("a valid node");
+        (
+            core.reputation.max_peers,
+            core.delta.tracked_peers,
+            core.inbox_max,
+        )
+    }
+
+    #[test]
+    fn peer_tables_are_sized_by_the_radio_degree() {
+        let defaults = NodeConfig::default();
+        // min(degree, limit) for each table; degree 0 (an isolated node)
+        // still gets one row, the smallest valid table.
+        assert_eq!(capacities(&defaults, 0), (1, 1, 1));
+        assert_eq!(capacities(&defaults, 8), (8, 8, 8));
+        assert_eq!(capacities(&defaults, 32), (32, 32, 32));
+        assert_eq!(capacities(&defaults, 199), (32, 32, 32));
+        assert_eq!(capacities(&defaults, u32::MAX), (32, 32, 32));
+        let mut small = NodeConfig::default();
+        small.reputation.max_peers = 4;
+        small.delta_tracked_peers = 6;
+        small.inbox_max = 5;
+        assert_eq!(capacities(&small, 3), (3, 3, 3));
+        assert_eq!(capacities(&small, 99), (4, 6, 5));
     }
 }

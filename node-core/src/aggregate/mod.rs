@@ -12,6 +12,7 @@
 //! | `Median` | per coordinate middle value (even `n`: mean of the two middle values) |
 //! | `Krum` | score = sum of the `n−f−2` smallest squared L2 distances; average the `m` lowest scores (`m = 1`: Krum, `m > 1`: Multi-Krum) |
 //! | `ReputationWeighted` | `Σ s_i x_i` with shares `s_i ∝ rep_i^e`, each capped (water-filling) |
+//! | `WeightedTrimmedMean` | per coordinate drop `t = ⌊β·n_e⌋` lowest and highest of the `n_e` gated-in values, then `Σ_kept s_i x_i / Σ_kept s_i` with the `ReputationWeighted` shares |
 //!
 //! [`AdaptiveAggregator`] switches from the trimmed mean to the
 //! reputation-weighted mean once the swarm is mature (PAPER.md §6).
@@ -47,6 +48,7 @@ mod krum;
 #[cfg(test)]
 mod tests;
 mod weighted;
+mod weighted_trimmed;
 
 use alloc::vec::Vec;
 use core::fmt;
@@ -213,6 +215,27 @@ impl WeightedConfig {
     }
 }
 
+/// Weighted trimmed mean parameters (PAPER.md §6; see
+/// [`Rule::WeightedTrimmedMean`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WeightedTrimConfig {
+    /// β: values trimmed per end and coordinate, `⌊β·n_e⌋` of the `n_e`
+    /// contributions that pass the gate. Default β = 0.2. When nothing
+    /// would remain (`2t ≥ n_e`) no value is trimmed.
+    pub trim: TrimConfig,
+    /// Weights, share cap and gate of the kept values' mean. Default
+    /// `rep³`, cap `0.8·rep³`, no gate.
+    pub weighted: WeightedConfig,
+}
+
+impl WeightedTrimConfig {
+    /// Checks both parts.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.trim.validate()?;
+        self.weighted.validate()
+    }
+}
+
 /// An aggregation rule (see the module table).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Rule {
@@ -226,6 +249,10 @@ pub enum Rule {
     Krum(KrumConfig),
     /// Reputation-weighted mean with capped shares.
     ReputationWeighted(WeightedConfig),
+    /// Coordinate-wise trimmed mean whose kept values are averaged with the
+    /// reputation-weighted mean's shares (the paper's weighted trimmed
+    /// mean; module docs of `weighted_trimmed`).
+    WeightedTrimmedMean(WeightedTrimConfig),
 }
 
 impl Rule {
@@ -236,6 +263,7 @@ impl Rule {
             Rule::TrimmedMean(c) => c.validate(),
             Rule::Krum(c) => c.validate(),
             Rule::ReputationWeighted(c) => c.validate(),
+            Rule::WeightedTrimmedMean(c) => c.validate(),
         }
     }
 
@@ -263,6 +291,9 @@ impl Rule {
             Rule::ReputationWeighted(c) => {
                 let (ops, capped) = weighted::weighted(c, contributions, scratch, out)?;
                 (ops, 0, capped)
+            }
+            Rule::WeightedTrimmedMean(c) => {
+                weighted_trimmed::weighted_trimmed_mean(c, contributions, scratch, out)?
             }
         };
         let mut stats = AggregateStats::from_usage(&scratch.usage);
@@ -483,15 +514,16 @@ pub enum Status {
     /// Entered the output in at least one coordinate (Krum: selected).
     #[default]
     Used,
-    /// Trimmed mean / median: trimmed (not a middle value) in every
-    /// coordinate.
+    /// Trimmed mean / median / weighted trimmed mean: trimmed (not a
+    /// middle value) in every coordinate.
     Trimmed,
     /// Krum: not among the `m` lowest scores.
     NotSelected,
-    /// Reputation-weighted: below `min_reputation`.
+    /// Reputation-weighted / weighted trimmed mean: below `min_reputation`.
     Gated,
-    /// Reputation-weighted: passed the gate but its share is zero
-    /// (reputation 0, or a cap that rounds to 0).
+    /// Reputation-weighted / weighted trimmed mean: passed the gate but its
+    /// share is zero (reputation 0, or a cap that rounds to 0) and it
+    /// entered no coordinate.
     ZeroWeight,
 }
 
@@ -507,7 +539,9 @@ pub struct Usage {
     /// Its normalized influence on the output, averaged over coordinates
     /// (truncated to Q16.16): `1/n` for the mean, `kept/(d·(n−2t))` for the
     /// trimmed mean, `kept/(d·k)` for the median (`k` middle values), `1/m`
-    /// if Krum selected it, `s_i` for the reputation-weighted mean.
+    /// if Krum selected it, `s_i` for the reputation-weighted mean, the mean
+    /// over coordinates of `s_i / Σ_kept s_j` (each truncated) for the
+    /// weighted trimmed mean.
     pub share: Q,
 }
 
@@ -524,9 +558,10 @@ pub struct AggregateStats {
     pub not_selected: u32,
     /// Contributions with [`Status::Gated`] or [`Status::ZeroWeight`].
     pub gated: u32,
-    /// Reputation-weighted: contributions whose share hit its cap.
+    /// Reputation-weighted / weighted trimmed mean: contributions whose
+    /// share hit its cap.
     pub capped: u32,
-    /// Coordinate values dropped by trimming (`2t·d` for the trimmed mean).
+    /// Coordinate values dropped by trimming (`2t·d` for the trimmed means).
     pub values_trimmed: u64,
     /// Elementary operations by the cost model of the module docs.
     pub ops: u64,
@@ -572,6 +607,9 @@ pub struct Scratch {
     caps: Vec<u64>,
     shares: Vec<u64>,
     capped: Vec<bool>,
+    /// Weighted trimmed mean: per contribution, the sum over coordinates of
+    /// its normalized weight (raw Q16.16).
+    influence: Vec<u64>,
 }
 
 impl Scratch {
@@ -595,6 +633,7 @@ impl Scratch {
             caps: Vec::with_capacity(n),
             shares: Vec::with_capacity(n),
             capped: Vec::with_capacity(n),
+            influence: Vec::with_capacity(n),
         }
     }
 

@@ -55,7 +55,11 @@ fn weighted_rule() -> Rule {
     Rule::ReputationWeighted(WeightedConfig::default())
 }
 
-fn all_rules() -> [Rule; 7] {
+fn weighted_trimmed_rule() -> Rule {
+    Rule::WeightedTrimmedMean(WeightedTrimConfig::default())
+}
+
+fn all_rules() -> [Rule; 9] {
     [
         Rule::Mean,
         TRIM,
@@ -67,6 +71,15 @@ fn all_rules() -> [Rule; 7] {
             exponent: Q::from_num(3.5),
             cap: InfluenceCap::SeedMinCube,
             min_reputation: Q::from_num(0.2),
+        }),
+        weighted_trimmed_rule(),
+        Rule::WeightedTrimmedMean(WeightedTrimConfig {
+            trim: TrimConfig { beta_bp: 3_000 },
+            weighted: WeightedConfig {
+                exponent: Q::from_num(2),
+                cap: InfluenceCap::PaperScaledWeight,
+                min_reputation: Q::from_num(0.2),
+            },
         }),
     ]
 }
@@ -264,6 +277,151 @@ fn weighted_gate_and_zero_weight() {
     ));
 }
 
+fn weighted_trimmed_with(beta_bp: u32, weighted: WeightedConfig) -> Rule {
+    Rule::WeightedTrimmedMean(WeightedTrimConfig {
+        trim: TrimConfig { beta_bp },
+        weighted,
+    })
+}
+
+#[test]
+fn weighted_trimmed_mean_by_hand() {
+    // e = 3, uncapped: weights 1, 1, 1, 1/8, 1 for values 0, 1, 2, 3, 100.
+    // β = 0.2, n = 5: t = 1 drops 0 and 100; kept 1, 2, 3 with weights
+    // 1, 1, 1/8: (1 + 2 + 3/8) / (2 + 1/8) = 27/17 = 1.588235…
+    // Shares in 2^-32 units: ⌊2^48/270336⌋ = 1041204192 and
+    // ⌊2^45/270336⌋ = 130150524; the exact quotient is 104086.59 raw → 104087.
+    let uncapped = WeightedConfig {
+        cap: InfluenceCap::Uncapped,
+        ..WeightedConfig::default()
+    };
+    let rule = weighted_trimmed_with(2_000, uncapped);
+    let reps = [1.0, 1.0, 1.0, 0.5, 1.0];
+    let input: Vec<Owned> = [0.0, 1.0, 2.0, 3.0, 100.0]
+        .iter()
+        .zip(reps)
+        .enumerate()
+        .map(|(i, (&v, rep))| owned(i as NodeId, &[v], rep))
+        .collect();
+    let (out, stats, usage) = run(rule, &input).unwrap();
+    assert_eq!(out[0].to_bits(), 104_087);
+    assert_eq!((stats.used, stats.trimmed, stats.values_trimmed), (3, 2, 2));
+    assert_eq!(usage[0].status, Status::Trimmed);
+    assert_eq!(usage[4].status, Status::Trimmed);
+    // Shares of the kept values: 8/17, 8/17, 1/17.
+    assert!((to_f64(usage[1].share) - 8.0 / 17.0).abs() < 1e-4);
+    assert!((to_f64(usage[3].share) - 1.0 / 17.0).abs() < 1e-4);
+    // The unweighted trimmed mean would give 2, the weighted mean 24.6.
+    assert_eq!(run(TRIM, &input).unwrap().0[0], Q::from_num(2));
+    // Two coordinates trim independently: the second is mirrored, so
+    // 0 is kept there with weight 1 and 3 is dropped.
+    let two: Vec<Owned> = input
+        .iter()
+        .map(|o| Owned {
+            weights: vec![o.weights[0], -o.weights[0]],
+            ..o.clone()
+        })
+        .collect();
+    let (out, stats, _) = run(rule, &two).unwrap();
+    assert_eq!(out[0].to_bits(), 104_087);
+    assert_eq!(out[1].to_bits(), -104_087);
+    assert_eq!(stats.values_trimmed, 4);
+}
+
+#[test]
+fn weighted_trimmed_mean_gates_before_trimming() {
+    // Gate 0.3 removes peer 2 (value 50) before the trim: n_e = 4,
+    // t = ⌊0.8⌋ = 0, equal weights 0.9³ → (1 + 2 + 3 + 4)/4 = 2.5. Trimming
+    // among all five instead would drop 1 and 50 and give 3.
+    let gated = WeightedConfig {
+        min_reputation: Q::from_num(0.3),
+        cap: InfluenceCap::Uncapped,
+        ..WeightedConfig::default()
+    };
+    let input = [
+        owned(1, &[1.0], 0.9),
+        owned(2, &[50.0], 0.25),
+        owned(3, &[2.0], 0.9),
+        owned(4, &[3.0], 0.9),
+        owned(5, &[4.0], 0.9),
+    ];
+    let (out, stats, usage) = run(weighted_trimmed_with(2_000, gated), &input).unwrap();
+    assert_eq!(out[0], Q::from_num(2.5));
+    assert_eq!(usage[1].status, Status::Gated);
+    assert_eq!((stats.used, stats.gated, stats.values_trimmed), (4, 1, 0));
+}
+
+#[test]
+fn weighted_trimmed_mean_fallbacks() {
+    // β = 0.5 with n = 4: t = 2 leaves nothing, so nothing is trimmed and
+    // the result is the reputation-weighted mean, bit for bit.
+    let input = [
+        owned(1, &[1.0, -3.0], 0.9),
+        owned(2, &[2.0, 0.5], 0.6),
+        owned(3, &[7.0, 0.25], 0.7),
+        owned(4, &[-4.0, 9.0], 1.0),
+    ];
+    let config = WeightedConfig::default();
+    let (out, stats, _) = run(weighted_trimmed_with(5_000, config), &input).unwrap();
+    let (weighted_out, _, _) = run(Rule::ReputationWeighted(config), &input).unwrap();
+    assert_eq!(out, weighted_out);
+    assert_eq!(stats.values_trimmed, 0);
+    // Kept values all of weight 0 (reputation 0): their plain mean, 2;
+    // the weighted mean of everything would be 50 (peers 0 and 4 only).
+    let zero_kept: Vec<Owned> = [(0.0, 1.0), (1.0, 0.0), (2.0, 0.0), (3.0, 0.0), (100.0, 1.0)]
+        .iter()
+        .enumerate()
+        .map(|(i, &(v, rep))| owned(i as NodeId, &[v], rep))
+        .collect();
+    let (out, _, usage) = run(weighted_trimmed_rule(), &zero_kept).unwrap();
+    assert_eq!(out[0], Q::from_num(2));
+    assert_eq!(usage[2].status, Status::Used);
+    assert_eq!(usage[2].share, q::ratio(1, 3));
+    assert_eq!(usage[4].status, Status::Trimmed);
+    // No weight anywhere: an error, as for the weighted mean.
+    let nothing: Vec<Owned> = (0..5).map(|i| owned(i, &[1.0], 0.0)).collect();
+    assert_eq!(
+        run(weighted_trimmed_rule(), &nothing).unwrap_err(),
+        AggregateError::NoWeight { eligible: 5 }
+    );
+}
+
+#[test]
+fn the_three_influence_caps_differ_at_rep_0_9() {
+    // e = 2 (Rule 4 below 20 nodes). Peer 1 (rep 0.9) says 1, peers 2 and
+    // 3 (rep 0.6) say 0; weights 0.81, 0.36, 0.36.
+    // * share ≤ 0.8·rep³: caps 0.5832, 0.1728, 0.1728; 2 and 3 are capped,
+    //   then 1 (0.6544 > 0.5832): all capped, Σ 0.9288 < 1, renormalized:
+    //   0.5832 / 0.9288 = 0.6279.
+    // * share ≤ min(rep³, 0.8): caps 0.729, 0.216, 0.216; 2 and 3 capped,
+    //   1 takes 1 − 0.432 = 0.568.
+    // * weight 0.8·rep²: 0.648, 0.288, 0.288, no share cap: 0.81/1.53 =
+    //   0.5294, as uncapped (the common 0.8 cancels).
+    let input = [
+        owned(1, &[1.0], 0.9),
+        owned(2, &[0.0], 0.6),
+        owned(3, &[0.0], 0.6),
+    ];
+    let with_cap = |cap| {
+        let rule = Rule::ReputationWeighted(WeightedConfig {
+            exponent: Q::from_num(2),
+            cap,
+            min_reputation: ZERO,
+        });
+        to_f64(run(rule, &input).unwrap().0[0])
+    };
+    let share_cap = with_cap(InfluenceCap::PaperScaledCube);
+    let seed_cap = with_cap(InfluenceCap::SeedMinCube);
+    let weight_cap = with_cap(InfluenceCap::PaperScaledWeight);
+    let uncapped = with_cap(InfluenceCap::Uncapped);
+    // Q16.16 reputations: 0.9 and 0.6 are 58982 and 39321 raw.
+    assert!((share_cap - 0.5832 / 0.9288).abs() < 1e-3, "{share_cap}");
+    assert!((seed_cap - 0.568).abs() < 1e-3, "{seed_cap}");
+    assert!((weight_cap - 0.81 / 1.53).abs() < 1e-3, "{weight_cap}");
+    assert!((weight_cap - uncapped).abs() < 3.0 / 65536.0);
+    assert!(share_cap - seed_cap > 0.05 && seed_cap - weight_cap > 0.03);
+}
+
 #[test]
 fn bad_input_is_rejected_and_out_untouched() {
     let mut scratch = Scratch::new();
@@ -357,6 +515,7 @@ fn scratch_does_not_grow_at_steady_state() {
             s.scores.as_ptr(),
             s.weights.as_ptr(),
             s.shares.as_ptr(),
+            s.influence.as_ptr(),
         )
     };
     let before = snapshot(&scratch);
@@ -549,6 +708,38 @@ proptest! {
                 let (lo, hi) = honest_range(&honest, k);
                 prop_assert!(lo <= v && v <= hi, "median {v} outside [{lo}, {hi}]");
             }
+        }
+    }
+
+    #[test]
+    fn weighted_trimmed_mean_stays_in_honest_range(
+        honest in arb_input(3..12, 1..4, -200_000..=200_000),
+        attackers in prop::collection::vec(prop_oneof![Just(i32::MIN), Just(i32::MAX), any::<i32>()], 0..6),
+        rule in prop_oneof![Just(weighted_trimmed_rule()), Just(weighted_trimmed_with(3_000, WeightedConfig {
+            exponent: Q::from_num(3.5),
+            cap: InfluenceCap::SeedMinCube,
+            min_reputation: ZERO,
+        }))],
+    ) {
+        let Rule::WeightedTrimmedMean(config) = rule else { unreachable!() };
+        let n_total = honest.len() + attackers.len();
+        let dim = honest[0].weights.len();
+        let mut input = honest.clone();
+        for (j, &raw) in attackers.iter().enumerate() {
+            let peer = honest.iter().map(|o| o.peer).max().unwrap_or(0).wrapping_add(1 + j as u32);
+            prop_assume!(input.iter().all(|o| o.peer != peer));
+            // Attackers at full reputation: the largest weight there is.
+            input.push(Owned { peer, weights: vec![Q::from_bits(raw); dim], rep: ONE });
+        }
+        prop_assume!(attackers.len() <= config.trim.trim(n_total));
+        match run(rule, &input) {
+            Ok((out, _, _)) => {
+                for (k, &v) in out.iter().enumerate() {
+                    let (lo, hi) = honest_range(&honest, k);
+                    prop_assert!(lo <= v && v <= hi, "weighted trimmed {v} outside [{lo}, {hi}]");
+                }
+            }
+            Err(e) => prop_assert!(matches!(e, AggregateError::NoWeight { .. }), "{e:?}"),
         }
     }
 

@@ -1,9 +1,10 @@
 //! Reputation-weighted mean with capped influence (PAPER.md §5, §6).
 //!
 //! 1. Gate: contributions with `rep < min_reputation` are excluded.
-//! 2. Weight `w_i = rep_i^e` ([`rep_pow`], Q16.16) and cap `c_i` on the
-//!    normalized share ([`influence_cap`]: `0.8·rep³` by default, or
-//!    `min(rep³, 0.8)`).
+//! 2. Weight `w_i = rep_i^e`, or `0.8·rep_i^e` for the paper's weight cap
+//!    ([`influence_weight`], Q16.16), and cap `c_i` on the normalized share
+//!    ([`influence_cap`]: `0.8·rep³` by default, `min(rep³, 0.8)`, or none;
+//!    see [`crate::reputation::InfluenceCap`]).
 //! 3. Water-filling, in exact integers with shares in units of 2^-32: the
 //!    uncapped peers split the mass not held by capped peers in proportion
 //!    to their weights, `s_i = (1 − Σ_capped c_j) · w_i / Σ_uncapped w_j`
@@ -21,7 +22,7 @@
 
 use super::{AggregateError, Contribution, Scratch, Status, WeightedConfig, round_div, share_of};
 use crate::q::{FRAC_BITS, Q};
-use crate::reputation::{influence_cap, rep_pow};
+use crate::reputation::{influence_cap, influence_weight};
 
 /// 1.0 in share units (2^-32).
 const UNIT: u64 = 1 << 32;
@@ -34,6 +35,28 @@ pub(super) fn weighted(
     out: &mut [Q],
 ) -> Result<(u64, u32), AggregateError> {
     let n = contributions.len();
+    let (share_ops, total) = shares(config, contributions, scratch)?;
+    for (k, slot) in out.iter_mut().enumerate() {
+        let mut num: i128 = 0;
+        for (c, &s) in contributions.iter().zip(scratch.shares.iter()) {
+            num += i128::from(s) * i128::from(c.weights[k].to_bits());
+        }
+        *slot = round_div(num, i128::from(total));
+    }
+    let capped = finish_usage(scratch, out.len(), total);
+    let ops = share_ops + (n as u64 + 1) * out.len() as u64;
+    Ok((ops, capped))
+}
+
+/// Steps 1–4 of the module docs: fills `scratch.shares` (2^-32 units) and
+/// `scratch.capped`, marks gated contributions. Returns `(ops, Σ shares)`
+/// with `Σ shares > 0`, or [`AggregateError::NoWeight`]. Writes no output.
+pub(super) fn shares(
+    config: &WeightedConfig,
+    contributions: &[Contribution<'_>],
+    scratch: &mut Scratch,
+) -> Result<(u64, u64), AggregateError> {
+    let n = contributions.len();
     let (load_ops, eligible) = load_weights(config, contributions, scratch);
     if scratch.weights.iter().all(|&w| w == 0) {
         return Err(AggregateError::NoWeight { eligible });
@@ -43,20 +66,12 @@ pub(super) fn weighted(
     if total == 0 {
         return Err(AggregateError::NoWeight { eligible });
     }
-    for (k, slot) in out.iter_mut().enumerate() {
-        let mut num: i128 = 0;
-        for (c, &s) in contributions.iter().zip(scratch.shares.iter()) {
-            num += i128::from(s) * i128::from(c.weights[k].to_bits());
-        }
-        *slot = round_div(num, i128::from(total));
-    }
-    let capped = finish_usage(scratch, out.len(), total);
-    let ops = load_ops + passes * 2 * n as u64 + (n as u64 + 1) * out.len() as u64;
-    Ok((ops, capped))
+    assert_eq!(scratch.shares.len(), n);
+    Ok((load_ops + passes * 2 * n as u64, total))
 }
 
-/// Fills `weights` (raw Q16.16 of `rep^e`) and `caps` (2^-32 units); marks
-/// gated contributions. Returns `(ops, eligible count)`.
+/// Fills `weights` (raw Q16.16 of [`influence_weight`]) and `caps` (2^-32
+/// units); marks gated contributions. Returns `(ops, eligible count)`.
 fn load_weights(
     config: &WeightedConfig,
     contributions: &[Contribution<'_>],
@@ -77,7 +92,7 @@ fn load_weights(
         }
         eligible += 1;
         ops += power_ops + 3; // rep^e, then rep³ for the cap
-        let weight = rep_pow(c.reputation, config.exponent).to_bits();
+        let weight = influence_weight(c.reputation, config.exponent, config.cap).to_bits();
         let cap = influence_cap(c.reputation, config.cap).to_bits();
         assert!(weight >= 0 && cap >= 0);
         scratch.weights.push(weight as u64);

@@ -7,7 +7,7 @@
 //! | 1 | 1 | encoding | [`Encoding`]: 0 raw Q16.16, 1 BFP-16, 2 BFP-8 |
 //! | 2 | 1 | flags | bit 0 [`FLAG_DELTA`]; bits 1..=7 reserved, must be 0 |
 //! | 3 | 1 | dim | words, `1..=MAX_DIM` |
-//! | 4 | 4 | base_round | round of the model a delta applies to |
+//! | 4 | 4 | base_round | round of the keyframe a delta applies to |
 //! | 8 | 4 | residual | sender's recent prediction RMSE, Q16.16 |
 //! | 12 | … | words | raw: `dim × i32`; BFP: [`MantissaWidth::encoded_len`]`(dim)` bytes |
 //!
@@ -193,7 +193,8 @@ pub struct Repr {
     pub encoding: Encoding,
     /// Whether the words are a delta against the model of `base_round`.
     pub delta: bool,
-    /// Round of the base model (meaningful when `delta`).
+    /// Round of the sender's keyframe a delta applies to (meaningful when
+    /// `delta`; see [`crate::gossip::delta`]).
     pub base_round: u32,
     /// The sender's recent prediction RMSE.
     pub residual: Q,
