@@ -102,10 +102,9 @@ pub struct NodeConfig {
     pub initial_amplitude: f64,
     /// Errors in the entropy histogram window, 1..=64.
     pub entropy_window: u8,
-    /// Bins of the entropy histogram, 2..=64.
-    pub entropy_bins: u8,
-    /// Half-width of the entropy histogram (data units).
-    pub entropy_error_range: f64,
+    /// Width of the entropy histogram's bins (data units), > 0; no range
+    /// limit.
+    pub entropy_bin_width: f64,
     /// Storm when the raw entropy exceeds this (nats; paper 2.5).
     pub storm_entropy: f64,
     /// PreStorm when the smoothed entropy's derivative exceeds this (nats;
@@ -177,8 +176,7 @@ impl Default for NodeConfig {
             initial_weights: InitialWeightsKind::Zeros,
             initial_amplitude: 0.1,
             entropy_window: core.entropy.window_len,
-            entropy_bins: core.entropy.bins,
-            entropy_error_range: to_f64(core.entropy.error_range),
+            entropy_bin_width: to_f64(core.entropy.bin_width),
             storm_entropy: to_f64(core.detector.storm_entropy_nats),
             prestorm_derivative: to_f64(core.detector.prestorm_derivative_nats),
             hysteresis_base: 3,
@@ -235,8 +233,7 @@ impl NodeConfig {
                 .then(|| self.step_sizes.map(from_f64)),
             entropy: EntropyConfig {
                 window_len: self.entropy_window,
-                bins: self.entropy_bins,
-                error_range: from_f64(self.entropy_error_range),
+                bin_width: from_f64(self.entropy_bin_width),
             },
             detector: DetectorConfig {
                 storm_entropy_nats: from_f64(self.storm_entropy),
@@ -318,8 +315,7 @@ impl Validate for NodeConfig {
             self.weight_limit.max(0.0),
         );
         v.range("entropy_window", self.entropy_window, 1, 64);
-        v.range("entropy_bins", self.entropy_bins, 2, 64);
-        v.positive("entropy_error_range", self.entropy_error_range);
+        v.positive("entropy_bin_width", self.entropy_bin_width);
         v.positive("storm_entropy", self.storm_entropy);
         v.positive("prestorm_derivative", self.prestorm_derivative);
         v.range("hysteresis_base", self.hysteresis_base, 1, 100);
