@@ -105,10 +105,12 @@ pub struct NodeConfig {
     /// Width of the entropy histogram's bins (data units), > 0; no range
     /// limit.
     pub entropy_bin_width: f64,
+    /// Horizon of the entropy derivative (samples), 1..=255.
+    pub entropy_derivative_horizon: u8,
     /// Storm when the raw entropy exceeds this (nats; paper 2.5).
     pub storm_entropy: f64,
-    /// PreStorm when the smoothed entropy's derivative exceeds this (nats;
-    /// paper 0.1, seed code 0.3).
+    /// PreStorm when the entropy derivative exceeds this (nats; paper 0.1,
+    /// seed code 0.3, default 0.15).
     pub prestorm_derivative: f64,
     /// Hysteresis base: confirmations per transition follow the seed's
     /// table (Calm→PreStorm ⌊2b/3⌋, →Storm b, Storm→Calm ⌊5b/3⌋, …); 1 = none.
@@ -177,6 +179,7 @@ impl Default for NodeConfig {
             initial_amplitude: 0.1,
             entropy_window: core.entropy.window_len,
             entropy_bin_width: to_f64(core.entropy.bin_width),
+            entropy_derivative_horizon: core.entropy.derivative_horizon_samples,
             storm_entropy: to_f64(core.detector.storm_entropy_nats),
             prestorm_derivative: to_f64(core.detector.prestorm_derivative_nats),
             hysteresis_base: 3,
@@ -234,6 +237,7 @@ impl NodeConfig {
             entropy: EntropyConfig {
                 window_len: self.entropy_window,
                 bin_width: from_f64(self.entropy_bin_width),
+                derivative_horizon_samples: self.entropy_derivative_horizon,
             },
             detector: DetectorConfig {
                 storm_entropy_nats: from_f64(self.storm_entropy),
@@ -316,6 +320,12 @@ impl Validate for NodeConfig {
         );
         v.range("entropy_window", self.entropy_window, 1, 64);
         v.positive("entropy_bin_width", self.entropy_bin_width);
+        v.range(
+            "entropy_derivative_horizon",
+            self.entropy_derivative_horizon,
+            1,
+            255,
+        );
         v.positive("storm_entropy", self.storm_entropy);
         v.positive("prestorm_derivative", self.prestorm_derivative);
         v.range("hysteresis_base", self.hysteresis_base, 1, 100);
