@@ -547,6 +547,20 @@ pub struct DetectorConfig {
     pub confirmations: Confirmations,
     /// How Storm is left. Default [`StormExit::Indicated`] (seed code).
     pub storm_exit: StormExit,
+    /// Updates after construction during which the detector stays in Calm
+    /// whatever it is fed (readings, indications and counters still run;
+    /// see [`RegimeDetector::warming_up`]); 0 = none. Default 128.
+    ///
+    /// A cold model (zero weights) predicts nothing, so its error is the
+    /// signal itself: as large and as spread as the data, an entropy well
+    /// above the Storm threshold that says nothing about the data's
+    /// regime. Without a warm-up every run started in Storm. The warm-up
+    /// must cover the model's convergence and then one full error window
+    /// (64) to flush the cold errors out of the histogram: for errors
+    /// decaying as σ = 0.97^t + 0.1 (`cold_start_never_storms_thanks_to_warmup`),
+    /// 100 samples still let 8 of 10 runs into Storm for 6–20 samples, 128
+    /// (two windows) none of 20.
+    pub warmup_samples: u16,
 }
 
 impl Default for DetectorConfig {
@@ -556,6 +570,7 @@ impl Default for DetectorConfig {
             prestorm_derivative_nats: q::ratio(15, 100),
             confirmations: Confirmations::default(),
             storm_exit: StormExit::Indicated,
+            warmup_samples: 128,
         }
     }
 }
@@ -599,7 +614,8 @@ pub struct RegimeCounters {
 /// threshold, else PreStorm if the derivative exceeds the PreStorm
 /// threshold, else Calm. The detector moves to the indicated regime once it
 /// has been indicated [`Confirmations::between`] times in a row; any other
-/// indication (including the current regime) restarts the count.
+/// indication (including the current regime) restarts the count. For the
+/// first [`DetectorConfig::warmup_samples`] updates it stays in Calm.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RegimeDetector {
     config: DetectorConfig,
@@ -609,6 +625,8 @@ pub struct RegimeDetector {
     /// Consecutive indications of `candidate`.
     streak: u8,
     indicated: Regime,
+    /// Updates left before the regime may leave Calm.
+    warmup_left: u16,
     counters: RegimeCounters,
 }
 
@@ -622,8 +640,16 @@ impl RegimeDetector {
             candidate: Regime::Calm,
             streak: 0,
             indicated: Regime::Calm,
+            warmup_left: config.warmup_samples,
             counters: RegimeCounters::default(),
         })
+    }
+
+    /// True until [`DetectorConfig::warmup_samples`] updates have been fed:
+    /// the regime is held in Calm meanwhile. A node uses it to train a cold
+    /// model with a fast step size.
+    pub fn warming_up(&self) -> bool {
+        self.warmup_left > 0
     }
 
     /// The current (confirmed) regime.
@@ -655,7 +681,13 @@ impl RegimeDetector {
     /// Feeds one entropy reading; returns the regime after it.
     pub fn update(&mut self, reading: EntropyReading) -> Regime {
         self.indicated = self.indicate(reading);
-        self.confirm(self.indicated);
+        if self.warmup_left > 0 {
+            // Held in Calm; confirmations start afresh after the warm-up.
+            assert!(self.regime == Regime::Calm && self.streak == 0);
+            self.warmup_left -= 1;
+        } else {
+            self.confirm(self.indicated);
+        }
         let slot = &mut self.counters.samples_by_regime[self.regime.index()];
         *slot = slot.saturating_add(1);
         self.regime

@@ -112,6 +112,8 @@ pub struct NodeConfig {
     /// PreStorm when the entropy derivative exceeds this (nats; paper 0.1,
     /// seed code 0.3, default 0.15).
     pub prestorm_derivative: f64,
+    /// Samples after start during which the regime stays Calm, 0..=65535.
+    pub regime_warmup_samples: u16,
     /// Hysteresis base: confirmations per transition follow the seed's
     /// table (Calm→PreStorm ⌊2b/3⌋, →Storm b, Storm→Calm ⌊5b/3⌋, …); 1 = none.
     pub hysteresis_base: u8,
@@ -182,6 +184,7 @@ impl Default for NodeConfig {
             entropy_derivative_horizon: core.entropy.derivative_horizon_samples,
             storm_entropy: to_f64(core.detector.storm_entropy_nats),
             prestorm_derivative: to_f64(core.detector.prestorm_derivative_nats),
+            regime_warmup_samples: core.detector.warmup_samples,
             hysteresis_base: 3,
             storm_exit: StormExitKind::Indicated,
             collect_window_ms: core.collect_window.as_micros() / 1_000,
@@ -247,6 +250,7 @@ impl NodeConfig {
                     StormExitKind::Indicated => StormExit::Indicated,
                     StormExitKind::Paper => StormExit::paper(),
                 },
+                warmup_samples: self.regime_warmup_samples,
             },
             round_period,
             round_offset: Duration::from_millis(self.round_offset_ms),
