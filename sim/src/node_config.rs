@@ -120,15 +120,18 @@ pub struct NodeConfig {
     pub initial_amplitude: f64,
     /// Errors in the entropy histogram window, 1..=64.
     pub entropy_window: u8,
-    /// Bins of the entropy histogram, 2..=64.
-    pub entropy_bins: u8,
-    /// Half-width of the entropy histogram (data units).
-    pub entropy_error_range: f64,
+    /// Width of the entropy histogram's bins (data units), > 0; no range
+    /// limit.
+    pub entropy_bin_width: f64,
+    /// Horizon of the entropy derivative (samples), 1..=255.
+    pub entropy_derivative_horizon: u8,
     /// Storm when the raw entropy exceeds this (nats; paper 2.5).
     pub storm_entropy: f64,
-    /// PreStorm when the smoothed entropy's derivative exceeds this (nats;
-    /// paper 0.1, seed code 0.3).
+    /// PreStorm when the entropy derivative exceeds this (nats; paper 0.1,
+    /// seed code 0.3, default 0.15).
     pub prestorm_derivative: f64,
+    /// Samples after start during which the regime stays Calm, 0..=65535.
+    pub regime_warmup_samples: u16,
     /// Hysteresis base: confirmations per transition follow the seed's
     /// table (Calm→PreStorm ⌊2b/3⌋, →Storm b, Storm→Calm ⌊5b/3⌋, …); 1 = none.
     pub hysteresis_base: u8,
@@ -199,10 +202,11 @@ impl Default for NodeConfig {
             initial_weights: InitialWeightsKind::Zeros,
             initial_amplitude: 0.1,
             entropy_window: core.entropy.window_len,
-            entropy_bins: core.entropy.bins,
-            entropy_error_range: to_f64(core.entropy.error_range),
+            entropy_bin_width: to_f64(core.entropy.bin_width),
+            entropy_derivative_horizon: core.entropy.derivative_horizon_samples,
             storm_entropy: to_f64(core.detector.storm_entropy_nats),
             prestorm_derivative: to_f64(core.detector.prestorm_derivative_nats),
+            regime_warmup_samples: core.detector.warmup_samples,
             hysteresis_base: 3,
             storm_exit: StormExitKind::Indicated,
             collect_window_ms: core.collect_window.as_micros() / 1_000,
@@ -258,8 +262,8 @@ impl NodeConfig {
                 .then(|| self.step_sizes.map(from_f64)),
             entropy: EntropyConfig {
                 window_len: self.entropy_window,
-                bins: self.entropy_bins,
-                error_range: from_f64(self.entropy_error_range),
+                bin_width: from_f64(self.entropy_bin_width),
+                derivative_horizon_samples: self.entropy_derivative_horizon,
             },
             detector: DetectorConfig {
                 storm_entropy_nats: from_f64(self.storm_entropy),
@@ -269,6 +273,7 @@ impl NodeConfig {
                     StormExitKind::Indicated => StormExit::Indicated,
                     StormExitKind::Paper => StormExit::paper(),
                 },
+                warmup_samples: self.regime_warmup_samples,
             },
             round_period,
             round_offset: Duration::from_millis(self.round_offset_ms),
@@ -346,8 +351,13 @@ impl Validate for NodeConfig {
             self.weight_limit.max(0.0),
         );
         v.range("entropy_window", self.entropy_window, 1, 64);
-        v.range("entropy_bins", self.entropy_bins, 2, 64);
-        v.positive("entropy_error_range", self.entropy_error_range);
+        v.positive("entropy_bin_width", self.entropy_bin_width);
+        v.range(
+            "entropy_derivative_horizon",
+            self.entropy_derivative_horizon,
+            1,
+            255,
+        );
         v.positive("storm_entropy", self.storm_entropy);
         v.positive("prestorm_derivative", self.prestorm_derivative);
         v.range("hysteresis_base", self.hysteresis_base, 1, 100);
