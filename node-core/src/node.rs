@@ -43,7 +43,7 @@ use crate::gossip::{Gate, GateInput, GossipConfig};
 use crate::model::{self, LinearNeuron, LinearNeuronConfig, Predictor};
 use crate::power::{EnergyCosts, EnergyMeter};
 use crate::q::{self, Q};
-use crate::regime::{self, DetectorConfig, EntropyConfig, EntropySignal, RegimeDetector};
+use crate::regime::{self, DetectorConfig, EntropyConfig, EntropySignal, Regime, RegimeDetector};
 use crate::reputation::{self, ReputationConfig, ReputationTable};
 use crate::runtime::{
     Destination, FrameKind, NodeId, Runtime, RxError, SnapshotError, Telemetry, Transmit,
@@ -365,15 +365,28 @@ impl Node {
         &self.reputation
     }
 
+    /// The regime detector (its counters record every transition).
+    pub fn detector(&self) -> &RegimeDetector {
+        &self.detector
+    }
+
     /// The node's estimate of its own reputation among its peers (starts at
     /// the table's initial score; see the gossip gate).
     pub fn self_reputation(&self) -> Q {
         self.self_reputation
     }
 
+    /// Sets the NLMS step size of the current regime; while the detector
+    /// warms up, the Storm step: a cold model must learn fast, and its
+    /// errors say nothing about the environment yet.
     fn apply_step_size(&mut self) -> Result<(), ConfigError> {
         if let Some(steps) = self.config.step_size_by_regime {
-            let step = steps[self.detector.regime() as usize];
+            let regime = if self.detector.warming_up() {
+                Regime::Storm
+            } else {
+                self.detector.regime()
+            };
+            let step = steps[regime.index()];
             self.model
                 .set_step_size(step)
                 .map_err(|_| ConfigError::StepSizeOutOfRange)?;
@@ -387,7 +400,7 @@ impl Node {
         self.round = self.round.wrapping_add(1);
         let input = GateInput {
             regime: self.detector.regime(),
-            warming_up: false,
+            warming_up: self.detector.warming_up(),
             entropy: self.telemetry.entropy,
             reputation: self.self_reputation,
             energy_level: self.energy_level,
@@ -597,8 +610,9 @@ impl Runtime for Node {
         let prediction = self.model.predict();
         let error = self.model.observe(sample);
         let reading = self.entropy.update(error);
+        let was_warming_up = self.detector.warming_up();
         let regime = self.detector.update(reading);
-        if regime != self.telemetry.regime {
+        if regime != self.telemetry.regime || was_warming_up != self.detector.warming_up() {
             self.telemetry.regime = regime;
             self.apply_step_size()
                 .expect("per-regime step sizes validated at construction");

@@ -273,6 +273,13 @@ impl EntropySignal {
         self.push_error(error);
         let raw = self.histogram_entropy();
         self.push_raw(raw);
+        if self.len < self.window_len {
+            // While the window fills, the plug-in entropy rises only because
+            // it sees more errors: no trend to detect, so the derivative's
+            // baseline follows (else a cold start reads as a rising storm).
+            self.baseline = self.reading.smoothed;
+            self.reading.derivative = q::ZERO;
+        }
         self.reading
     }
 
@@ -514,6 +521,28 @@ impl StormExit {
     }
 }
 
+/// How the detector escalates out of Calm.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Escalation {
+    /// The paper's stated order (§3: Calm → PreStorm on a rising entropy,
+    /// PreStorm → Storm on a high one): from Calm, an entropy above the
+    /// Storm threshold indicates PreStorm, so every storm is announced by
+    /// PreStorm for at least `calm_to_prestorm` updates. Default.
+    ///
+    /// Why: on real prediction errors the calm entropy sits close below the
+    /// Storm threshold (≈ 0.35 nats on 100-node SmoothSine with σ 0.1
+    /// noise), so most rising storms cross it before the derivative has been
+    /// confirmed. Measured in the simulator (20 nodes, storms rising from σ
+    /// 0.1 to 1.0 over 150–1,000 s, derivative horizon 16–255 samples,
+    /// thresholds 0.15–0.3): with [`Escalation::Direct`] 0–18 of 20–27 node
+    /// storms went through PreStorm, at best 78 %.
+    #[default]
+    ThroughPreStorm,
+    /// The seed code: Calm → Storm directly when the Storm threshold is
+    /// crossed and confirmed `calm_to_storm` times.
+    Direct,
+}
+
 /// Configuration of a [`RegimeDetector`]; see [`Default`] for the defaults.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DetectorConfig {
@@ -545,6 +574,9 @@ pub struct DetectorConfig {
     pub prestorm_derivative_nats: Q,
     /// Confirmations per transition. Default [`Confirmations::from_base`]`(3)`.
     pub confirmations: Confirmations,
+    /// Whether Calm may jump straight to Storm. Default
+    /// [`Escalation::ThroughPreStorm`], the paper's stated order.
+    pub escalation: Escalation,
     /// How Storm is left. Default [`StormExit::Indicated`] (seed code).
     pub storm_exit: StormExit,
     /// Updates after construction during which the detector stays in Calm
@@ -569,6 +601,7 @@ impl Default for DetectorConfig {
             storm_entropy_nats: q::ratio(5, 2),
             prestorm_derivative_nats: q::ratio(15, 100),
             confirmations: Confirmations::default(),
+            escalation: Escalation::ThroughPreStorm,
             storm_exit: StormExit::Indicated,
             warmup_samples: 128,
         }
@@ -705,7 +738,10 @@ impl RegimeDetector {
             return if calm { Regime::Calm } else { Regime::Storm };
         }
         if reading.raw > self.config.storm_entropy_nats {
-            Regime::Storm
+            match (self.regime, self.config.escalation) {
+                (Regime::Calm, Escalation::ThroughPreStorm) => Regime::PreStorm,
+                _ => Regime::Storm,
+            }
         } else if reading.derivative > self.config.prestorm_derivative_nats {
             Regime::PreStorm
         } else {

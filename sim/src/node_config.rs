@@ -11,7 +11,7 @@ use node_core::gossip::{GateMode, GossipConfig, StormGossip};
 use node_core::model::{InitialWeights, LinearNeuronConfig};
 use node_core::node::NodeConfig as CoreNodeConfig;
 use node_core::power::EnergyCosts;
-use node_core::regime::{Confirmations, DetectorConfig, EntropyConfig, StormExit};
+use node_core::regime::{Confirmations, DetectorConfig, EntropyConfig, Escalation, StormExit};
 use node_core::reputation::ReputationConfig as CoreReputation;
 use node_core::time::Duration;
 use node_core::wire::update::Encoding;
@@ -45,6 +45,17 @@ pub enum StormExitKind {
     Indicated,
     /// The paper's exit rule: H < 1.5 and dH < 0.05.
     Paper,
+}
+
+/// How the regime detector escalates out of Calm.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum EscalationKind {
+    /// Calm → PreStorm → Storm, the paper's stated order (default).
+    #[default]
+    ThroughPrestorm,
+    /// Calm → Storm directly (seed code).
+    Direct,
 }
 
 /// Broadcast gate (`node_core::gossip`).
@@ -137,6 +148,8 @@ pub struct NodeConfig {
     pub hysteresis_base: u8,
     /// How Storm is left.
     pub storm_exit: StormExitKind,
+    /// Whether Calm may jump straight to Storm.
+    pub escalation: EscalationKind,
     /// Time from a round boundary (broadcast) to the aggregation of what
     /// arrived, ms; must exceed the radio latency and be below the round.
     pub collect_window_ms: u64,
@@ -209,6 +222,7 @@ impl Default for NodeConfig {
             regime_warmup_samples: core.detector.warmup_samples,
             hysteresis_base: 3,
             storm_exit: StormExitKind::Indicated,
+            escalation: EscalationKind::ThroughPrestorm,
             collect_window_ms: core.collect_window.as_micros() / 1_000,
             round_offset_ms: core.round_offset.as_micros() / 1_000,
             gate: GateKind::Utility,
@@ -272,6 +286,10 @@ impl NodeConfig {
                 storm_exit: match self.storm_exit {
                     StormExitKind::Indicated => StormExit::Indicated,
                     StormExitKind::Paper => StormExit::paper(),
+                },
+                escalation: match self.escalation {
+                    EscalationKind::ThroughPrestorm => Escalation::ThroughPreStorm,
+                    EscalationKind::Direct => Escalation::Direct,
                 },
                 warmup_samples: self.regime_warmup_samples,
             },

@@ -463,10 +463,38 @@ fn a_single_spike_never_storms() {
     }
 }
 
+/// The paper's order: from Calm, a Storm-level entropy is confirmed as
+/// PreStorm first (2 updates), then as Storm (3 more); the seed code's
+/// direct jump takes 3.
+#[test]
+fn escalation_from_calm_passes_through_prestorm() {
+    let mut paper = RegimeDetector::new(DetectorConfig {
+        warmup_samples: 0,
+        ..DetectorConfig::default()
+    })
+    .unwrap();
+    let path: Vec<Regime> = (0..5)
+        .map(|_| paper.update(reading_for(Regime::Storm)))
+        .collect();
+    use Regime::{Calm, PreStorm, Storm};
+    assert_eq!(path, [Calm, PreStorm, PreStorm, PreStorm, Storm]);
+    let mut direct = RegimeDetector::new(DetectorConfig {
+        warmup_samples: 0,
+        escalation: Escalation::Direct,
+        ..DetectorConfig::default()
+    })
+    .unwrap();
+    let path: Vec<Regime> = (0..3)
+        .map(|_| direct.update(reading_for(Regime::Storm)))
+        .collect();
+    assert_eq!(path, [Calm, Calm, Storm]);
+}
+
 #[test]
 fn warmup_holds_calm_then_confirms_afresh() {
     let mut d = RegimeDetector::new(DetectorConfig {
         warmup_samples: 5,
+        escalation: Escalation::Direct,
         ..DetectorConfig::default()
     })
     .unwrap();
@@ -507,6 +535,7 @@ fn detector(confirmations: Confirmations) -> RegimeDetector {
     RegimeDetector::new(DetectorConfig {
         confirmations,
         warmup_samples: 0,
+        escalation: Escalation::Direct,
         ..DetectorConfig::default()
     })
     .unwrap()
