@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 
 pub mod aggregation_config;
+pub mod baseline;
 pub mod cli;
 pub mod dataset;
 pub mod energy;
