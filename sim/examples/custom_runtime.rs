@@ -100,7 +100,7 @@ fn main() -> std::process::ExitCode {
             println!(
                 "{}: final RMSE {:.4}, consensus distance {:.4}",
                 outcome.dir.display(),
-                outcome.last.rmse,
+                outcome.last.rmse_online,
                 outcome.last.consensus_distance
             );
             std::process::ExitCode::SUCCESS

@@ -13,7 +13,8 @@ use std::time::{Duration, Instant as WallClock};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::runner::{self, RunOptions};
+use crate::baseline::isolated::Baseline;
+use crate::runner::{self, RunOptions, RunOutcome};
 use crate::scenario::Scenario;
 use crate::world::Progress;
 
@@ -32,7 +33,7 @@ node-core runtime (Q16.16 fixed point, sans-IO). The same scenario file and seed
 byte-identical results.\n\nScenario keys are documented in docs/scenarios.md; result columns in \
 docs/metrics.md.",
     after_help = "Exit codes: 0 ok, 2 bad input (scenario or arguments), 1 internal failure.\n\
-Examples:\n  raas run scenarios/examples/smoothsine-10.toml\n  raas run scenarios/examples/smoothsine-1000.toml --seed 7 --out /tmp/run\n  raas validate scenarios/examples/*.toml\n  raas list"
+Examples:\n  raas run scenarios/examples/smoothsine-10.toml\n  raas run scenarios/examples/smoothsine-1000.toml --seed 7 --out /tmp/run\n  raas run scenarios/examples/smoothsine-100.toml --baseline isolated\n  raas validate scenarios/examples/*.toml\n  raas list"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -63,6 +64,11 @@ struct RunArgs {
     /// Root of the default output layout.
     #[arg(long, value_name = "DIR", default_value = "results")]
     results: PathBuf,
+    /// Also run this baseline (repeatable; merged with the scenario's
+    /// `run.baselines`), written to <out>/baseline-<name>/. `isolated`: the
+    /// same scenario and seed with every delivery lost.
+    #[arg(long, value_enum, value_name = "NAME")]
+    baseline: Vec<Baseline>,
     /// No progress bar and no summary line.
     #[arg(long, short)]
     quiet: bool,
@@ -98,6 +104,7 @@ fn run(args: RunArgs) -> u8 {
         seed: args.seed,
         out: args.out,
         results_root: args.results,
+        baselines: args.baseline,
     };
     let show = !args.quiet && std::io::stderr().is_terminal();
     let bar = progress_bar(show);
@@ -118,16 +125,7 @@ fn run(args: RunArgs) -> u8 {
     match result {
         Ok(outcome) => {
             if !args.quiet {
-                eprintln!(
-                    "{}: seed {}, {} rounds, final RMSE {:.4}, consensus distance {:.4}, {} events in {:.2} s",
-                    outcome.dir.display(),
-                    outcome.seed,
-                    outcome.last.round,
-                    outcome.last.rmse,
-                    outcome.last.consensus_distance,
-                    outcome.events,
-                    outcome.wall_s
-                );
+                eprintln!("{}", summary_lines(&outcome));
             }
             0
         }
@@ -136,6 +134,27 @@ fn run(args: RunArgs) -> u8 {
             e.exit_code()
         }
     }
+}
+
+/// What a finished run prints: where, how long, and the final-window and
+/// comparison figures of `summary.json` (formatted from the same structs).
+fn summary_lines(outcome: &RunOutcome) -> String {
+    let baselines: Vec<&str> = outcome.baselines.iter().map(|b| b.name()).collect();
+    let with = if baselines.is_empty() {
+        String::new()
+    } else {
+        format!(" (+ baseline {})", baselines.join(", "))
+    };
+    format!(
+        "{}: seed {}, {} rounds, {} events in {:.2} s{with}\n  {}\n  {}",
+        outcome.dir.display(),
+        outcome.seed,
+        outcome.last.round,
+        outcome.events,
+        outcome.wall_s,
+        outcome.final_window,
+        outcome.comparison
+    )
 }
 
 fn progress_bar(show: bool) -> ProgressBar {

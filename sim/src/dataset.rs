@@ -10,12 +10,14 @@
 //! - signal: [`smooth_sine`] (per-node sine drawn from the node's `Init`
 //!   stream) or [`ucr`] (recorded series, e.g. ECG5000, Wafer);
 //! - noise: approximately Gaussian ([`noise`]), from the node's `DataNoise`
-//!   stream, standard deviation `noise_std`, or a storm's ([`storm`]).
+//!   stream, standard deviation `noise_std`, or a storm's ([`storm`]);
+//! - held-out data ([`heldout`]): per node, values no node trains on.
 //!
 //! Memory: 12 bytes per node for sines (none for UCR beyond the shared
 //! table) plus one bit per node per `nodes`/`region` storm; generating a
 //! sample allocates nothing.
 
+pub mod heldout;
 pub mod noise;
 pub mod sine;
 pub mod smooth_sine;

@@ -137,11 +137,17 @@ pub enum Transition {
     Resumed,
 }
 
-/// Swarm-wide energy totals.
+/// Swarm-wide energy totals. What the pools lost is `spent_uj +
+/// drained_uj`; the two are kept apart because only the first is the
+/// nodes' own accounting of their work.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct EnergyTotals {
-    /// Energy drawn from pools (charges and baseline), µJ.
+    /// Energy drawn by [`EnergyPools::charge`]: the work the nodes accounted
+    /// themselves (compute, radio), µJ.
     pub spent_uj: u64,
+    /// Energy drawn by the baseline drain (`baseline_power_mw`) in
+    /// [`EnergyPools::advance`], µJ.
+    pub drained_uj: u64,
     /// Harvested energy that entered pools (overflow at capacity excluded), µJ.
     pub harvested_uj: u64,
     /// Brownout transitions.
@@ -240,7 +246,7 @@ impl EnergyPools {
             }
             PowerState::BrownedOut => 0,
         };
-        self.apply(i, gain, drain);
+        self.totals.drained_uj += self.apply(i, gain, drain);
         self.settle(i)
     }
 
@@ -252,7 +258,7 @@ impl EnergyPools {
         if self.state[i] == PowerState::BrownedOut {
             return Transition::Unchanged;
         }
-        self.apply(i, 0, uj);
+        self.totals.spent_uj += self.apply(i, 0, uj);
         self.settle(i)
     }
 
@@ -279,7 +285,7 @@ impl EnergyPools {
         self.level_uj[node as usize]
     }
 
-    /// Energy `node` has drawn, µJ.
+    /// Energy `node` has drawn, µJ: its charges and its baseline drain.
     pub fn spent_uj(&self, node: NodeId) -> u64 {
         self.spent_uj[node as usize]
     }
@@ -313,8 +319,9 @@ impl EnergyPools {
     }
 
     /// Adds `gain` and removes `drain`, clamped to `[0, capacity]`; only
-    /// energy that actually entered or left the pool is counted.
-    fn apply(&mut self, i: usize, gain: u64, drain: u64) {
+    /// energy that actually entered or left the pool is counted. Returns
+    /// the energy drawn, for the caller to add to its total.
+    fn apply(&mut self, i: usize, gain: u64, drain: u64) -> u64 {
         let level = self.level_uj[i];
         let raw = i128::from(level) + i128::from(gain) - i128::from(drain);
         let cap = i128::from(self.capacity_uj);
@@ -329,7 +336,7 @@ impl EnergyPools {
         self.harvested_uj[i] += stored;
         self.spent_uj[i] += drawn;
         self.totals.harvested_uj += stored;
-        self.totals.spent_uj += drawn;
+        drawn
     }
 
     /// Applies the brownout and resume thresholds.
@@ -504,6 +511,19 @@ mod tests {
         assert_eq!(p.advance(0, 1_001 * S), Transition::BrownedOut);
         p.advance(0, 5_000 * S);
         assert_eq!((p.level_uj(0), p.spent_uj(0)), (0, 1_000_000));
+        // All of it was drain: none is the node's own work.
+        assert_eq!((p.totals().spent_uj, p.totals().drained_uj), (0, 1_000_000));
+    }
+
+    #[test]
+    fn work_and_drain_are_totalled_apart() {
+        let mut p = pools(2, |c| c.baseline_power_mw = 1.0);
+        p.advance(0, 10 * S); // 10 mJ of drain
+        p.charge(0, 3_000); // 3 mJ of work
+        p.charge(1, 500);
+        let t = p.totals();
+        assert_eq!((t.spent_uj, t.drained_uj), (3_500, 10_000));
+        assert_eq!(p.spent_uj(0) + p.spent_uj(1), t.spent_uj + t.drained_uj);
     }
 
     #[test]

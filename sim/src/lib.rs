@@ -5,10 +5,13 @@
 //! the same scenario and seed give byte-identical outputs.
 //!
 //! Data flows one way: `scenario` → `world` (nodes, `radio`, `energy`,
-//! `dataset`, driven by the `engine`) → `metrics` → `output`.
+//! `dataset`, driven by the `engine`) → `metrics` → `summary` → `output`;
+//! `baseline` adds the references each run stands beside (the same swarm
+//! isolated, persistence, least-squares optima on the same data).
 #![deny(missing_docs)]
 
 pub mod aggregation_config;
+pub mod baseline;
 pub mod cli;
 pub mod dataset;
 pub mod energy;
@@ -21,5 +24,6 @@ pub mod output;
 pub mod radio;
 pub mod runner;
 pub mod scenario;
+pub mod summary;
 pub mod validate;
 pub mod world;

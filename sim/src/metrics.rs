@@ -1,4 +1,5 @@
-//! Per-round metrics: the rows of `rounds.csv` and the final summary.
+//! Per-round metrics: the rows of `rounds.csv` and the figures of the
+//! summary drawn from them.
 //!
 //! One [`RoundRow`] is recorded at the end of every gossip round `r`
 //! (simulated time `r · round_period`), covering the samples taken in
@@ -6,10 +7,16 @@
 //! the start of the run, so a row alone gives totals and the difference of
 //! two rows gives a rate. Columns are documented in `docs/metrics.md`.
 //!
-//! Metrics are computed in `f64` from the nodes' Q16.16 values, always in
-//! node-id order, so they are identical on every run.
+//! Ordering contract: metrics are computed in `f64` from the nodes' Q16.16
+//! values, always in node-id order (never in hash order), and the figures
+//! over rows ([`convergence`], [`window`]) in row order, so they are
+//! identical on every run whatever the thread count.
 
-use node_core::runtime::FrameKind;
+pub mod convergence;
+pub mod heldout;
+pub mod window;
+
+use node_core::runtime::{FrameKind, RejectReason};
 
 use crate::radio::counters::PerKind;
 use serde::Serialize;
@@ -29,10 +36,15 @@ pub struct RoundRow {
     pub honest_nodes: u32,
     /// Nodes powered on at the end of the round.
     pub nodes_on: u32,
-    /// Root mean square prediction error of honest nodes over the round's
-    /// samples (observed sample minus the prediction made before it).
-    pub rmse: f64,
-    /// Samples behind `rmse`.
+    /// Root mean square one-step prediction error of honest nodes over the
+    /// round's samples: observed sample minus the prediction made before it.
+    pub rmse_online: f64,
+    /// The same predictions against the noiseless signal.
+    pub rmse_clean: f64,
+    /// Root mean square one-step error of honest nodes' current weights on
+    /// their held-out data (NaN when held-out data is disabled).
+    pub rmse_heldout: f64,
+    /// Samples behind `rmse_online` and `rmse_clean`.
     pub samples: u64,
     /// Mean L2 distance of honest nodes' weight vectors to their mean.
     pub consensus_distance: f64,
@@ -50,10 +62,22 @@ pub struct RoundRow {
     pub tx_bytes: u64,
     /// Frames delivered to a powered node (cumulative).
     pub rx_frames: u64,
+    /// Model-update frames delivered to a powered node and not rejected
+    /// (cumulative).
+    pub rx_model_updates_accepted: u64,
     /// Frame deliveries lost on links (cumulative).
     pub lost_frames: u64,
-    /// Frames rejected by receiving nodes (cumulative).
+    /// Frames rejected by receiving nodes, every reason (cumulative).
     pub rejected_frames: u64,
+    /// Rejected as not a valid frame (cumulative).
+    pub rejected_malformed: u64,
+    /// Rejected as a delta whose base the receiver lacks (cumulative).
+    pub rejected_missing_base: u64,
+    /// Rejected as from an unknown or untracked sender, or refused
+    /// (cumulative).
+    pub rejected_unknown_sender: u64,
+    /// Rejected as from a banned sender (cumulative).
+    pub rejected_banned: u64,
     /// Model-update frames transmitted (cumulative).
     pub tx_frames_model_update: u64,
     /// Model-update bytes transmitted (cumulative).
@@ -78,6 +102,8 @@ pub struct RoundRow {
     pub aggregation_ops: u64,
     /// Energy the nodes accounted for their own work, J (cumulative).
     pub energy_spent_j: f64,
+    /// Energy drawn by the baseline drain, J (cumulative).
+    pub energy_drain_j: f64,
     /// Energy harvested, J (cumulative).
     pub energy_harvested_j: f64,
     /// Brownouts (cumulative).
@@ -104,10 +130,72 @@ impl RoundRow {
         self.tx_frames_heartbeat = frames[at(FrameKind::Heartbeat)];
         self.tx_bytes_heartbeat = bytes[at(FrameKind::Heartbeat)];
     }
+
+    /// Fills `rejected_frames` and its split by reason from cumulative
+    /// counters indexed by [`RejectReason::index`].
+    pub fn set_rejected(&mut self, by_reason: &[u64; RejectReason::ALL.len()]) {
+        let at = |r: RejectReason| by_reason[r.index()];
+        self.rejected_frames = by_reason.iter().sum();
+        self.rejected_malformed = at(RejectReason::Malformed);
+        self.rejected_missing_base = at(RejectReason::MissingBase);
+        self.rejected_unknown_sender = at(RejectReason::UnknownSender);
+        self.rejected_banned = at(RejectReason::Banned);
+    }
+}
+
+/// A learning column of [`RoundRow`] that figures over rows are about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    /// `rmse_online`: one-step error on the training stream.
+    RmseOnline,
+    /// `rmse_heldout`: one-step error of the current weights on held-out data.
+    RmseHeldout,
+}
+
+impl Metric {
+    /// The column's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::RmseOnline => "rmse_online",
+            Metric::RmseHeldout => "rmse_heldout",
+        }
+    }
+
+    /// The column's value in `row`.
+    pub fn of(self, row: &RoundRow) -> f64 {
+        match self {
+            Metric::RmseOnline => row.rmse_online,
+            Metric::RmseHeldout => row.rmse_heldout,
+        }
+    }
+
+    /// The `summary.json` path of the central least-squares optimum on the
+    /// same data as this column.
+    pub fn central_reference(self) -> &'static str {
+        match self {
+            Metric::RmseOnline => "references.online.central_ls",
+            Metric::RmseHeldout => "references.heldout.central_ls",
+        }
+    }
+}
+
+/// What a run is judged on: a learning column, the rounds it is scored
+/// at (`round % every_rounds == 0`; other rows hold NaN), and the central
+/// least-squares optimum's RMSE on the same data.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Yardstick {
+    /// The column.
+    pub metric: Metric,
+    /// It is scored every this many rounds (1: every round).
+    pub every_rounds: u32,
+    /// The central optimum's RMSE on the column's data.
+    pub central_rmse: f64,
 }
 
 /// Accumulates one honest node's squared prediction errors over a round, in
-/// exact integer arithmetic (Q16.16 error squared is Q32.32).
+/// exact integer arithmetic (Q16.16 error squared is Q32.32; an error is
+/// a difference of two Q16.16 values, so it is kept in `i64`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ErrorAccumulator {
     sum_sq_q32: u128,
@@ -116,7 +204,7 @@ pub struct ErrorAccumulator {
 
 impl ErrorAccumulator {
     /// Adds one error (raw Q16.16 bits).
-    pub fn add(&mut self, error_raw_q16: i32) {
+    pub fn add(&mut self, error_raw_q16: i64) {
         let e = i128::from(error_raw_q16);
         self.sum_sq_q32 += (e * e) as u128;
         self.count += 1;
@@ -173,82 +261,9 @@ pub fn consensus_distance(vectors: &[f64], dim: usize) -> (f64, f64) {
     (total / count as f64, worst)
 }
 
-/// When a run converged, by the rule of CLAIMS.md (`convergence`): the
-/// first round from which, to the end of the run, the honest consensus
-/// distance stays at or below `epsilon` and the honest RMSE stays within
-/// `rmse_tolerance` (relative) of its final value, the mean RMSE of the last
-/// `FINAL_WINDOW_ROUNDS` rounds. The RMSE compared is the trailing mean over
-/// `SMOOTHING_ROUNDS` rounds: one round's RMSE over ~1,000 noisy samples
-/// moves by a few percent on its own, which would make a 5 % rule measure
-/// sampling noise rather than learning.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
-pub struct Convergence {
-    /// The consensus-distance bound used.
-    pub epsilon: f64,
-    /// The relative RMSE tolerance used.
-    pub rmse_tolerance: f64,
-    /// The final RMSE the rule compares with.
-    pub final_rmse: f64,
-    /// The first converged round, or `None` if the run never settled.
-    pub round: Option<u32>,
-}
-
-/// Rounds averaged for the final RMSE of [`Convergence`].
-pub const FINAL_WINDOW_ROUNDS: usize = 10;
-
-/// Rounds of the trailing mean of RMSE that [`Convergence`] compares.
-pub const SMOOTHING_ROUNDS: usize = 5;
-
-/// Applies the [`Convergence`] rule to a run's rows.
-pub fn convergence(rows: &[RoundRow], epsilon: f64, rmse_tolerance: f64) -> Convergence {
-    let tail = &rows[rows.len().saturating_sub(FINAL_WINDOW_ROUNDS)..];
-    let final_rmse = tail.iter().map(|r| r.rmse).sum::<f64>() / tail.len().max(1) as f64;
-    let smoothed = |i: usize| {
-        let window = &rows[(i + 1).saturating_sub(SMOOTHING_ROUNDS)..=i];
-        window.iter().map(|r| r.rmse).sum::<f64>() / window.len() as f64
-    };
-    let settled = |i: usize| {
-        rows[i].consensus_distance <= epsilon && smoothed(i) <= final_rmse * (1.0 + rmse_tolerance)
-    };
-    let unsettled_from_end = (0..rows.len()).rev().take_while(|&i| settled(i)).count();
-    let round = (unsettled_from_end > 0).then(|| rows[rows.len() - unsettled_from_end].round);
-    Convergence {
-        epsilon,
-        rmse_tolerance,
-        final_rmse,
-        round,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn convergence_is_the_start_of_the_settled_tail() {
-        let row = |round, rmse, cd| RoundRow {
-            round,
-            rmse,
-            consensus_distance: cd,
-            ..RoundRow::default()
-        };
-        let mut rows: Vec<RoundRow> = (1..=20).map(|r| row(r, 0.2, 0.01)).collect();
-        rows[0] = row(1, 0.9, 0.5);
-        // A one-round RMSE blip of +10 % is smoothed over 5 rounds (+2 %).
-        rows[14].rmse = 0.22;
-        let c = convergence(&rows, 0.05, 0.05);
-        assert!((c.final_rmse - 0.202).abs() < 1e-12);
-        // Round 2's trailing mean still holds round 1 (0.55); round 6 is the
-        // first whose window is past it.
-        assert_eq!(c.round, Some(6));
-        // A consensus bound the run never meets: no convergence.
-        assert_eq!(convergence(&rows, 0.005, 0.05).round, None);
-        // A lasting rise near the end delays convergence past it.
-        for r in &mut rows[15..18] {
-            r.rmse = 0.4;
-        }
-        assert_eq!(convergence(&rows, 0.05, 0.05).round, None);
-    }
 
     #[test]
     fn every_kind_lands_in_its_columns() {
@@ -284,7 +299,27 @@ mod tests {
         acc.add(-(4 << 16));
         assert_eq!(acc.count(), 2);
         assert!((acc.rmse() - (12.5_f64).sqrt()).abs() < 1e-12);
+        // A difference of two extreme Q16.16 values does not overflow.
+        let mut wide = ErrorAccumulator::default();
+        wide.add(i64::from(i32::MAX) - i64::from(i32::MIN));
+        assert_eq!(wide.rmse(), 4_294_967_295.0 / 65_536.0);
         assert!(ErrorAccumulator::default().rmse().is_nan());
+    }
+
+    #[test]
+    fn every_reject_reason_lands_in_its_column() {
+        let mut row = RoundRow::default();
+        row.set_rejected(&[1, 20, 300, 4_000]);
+        assert_eq!(row.rejected_frames, 4_321);
+        assert_eq!(
+            (
+                row.rejected_malformed,
+                row.rejected_missing_base,
+                row.rejected_unknown_sender,
+                row.rejected_banned
+            ),
+            (1, 20, 300, 4_000)
+        );
     }
 
     #[test]

@@ -8,9 +8,10 @@
 //! * **Sample** — every `run.sample_period` each node takes sample `k`
 //!   (time `k · period`): the world charges harvest and drain up to now,
 //!   tells the node its battery level, hands it the dataset's observed value,
-//!   and records its prediction error.
+//!   and records its prediction's error against the observed value and
+//!   against the clean signal.
 //! * **Deliver** — a frame arrives from the radio: the node parses it (and
-//!   may reject it).
+//!   may reject it; rejections are counted by [`RejectReason`]).
 //! * **Wake** — the instant the node asked for with `poll_at`.
 //!
 //! After every input the world drains `poll_transmit` (at most
@@ -24,22 +25,31 @@
 //! A **RoundEnd** event at every `r · run.round_period` records one metrics
 //! row. It is scheduled by the previous RoundEnd, so it fires before any node
 //! event of the same instant: row `r` covers samples in `[(r−1)·P, r·P)`.
+//! At rounds that are multiples of `run.heldout_every` the row also scores
+//! every honest node's current weights on its held-out data
+//! (`metrics::heldout`), in node-id order.
 //!
 //! Node state lives in contiguous vectors indexed by node id; the event loop
-//! allocates nothing per event at steady state.
+//! allocates nothing per event at steady state. The data ([`RunData`]) is
+//! read-only and may be shared with other worlds of the same scenario and
+//! seed (the baselines).
+
+mod data;
+
+pub use data::RunData;
 
 use std::fmt;
-use std::path::Path;
+use std::sync::Arc;
 
 use node_core::regime::Regime;
-use node_core::runtime::{NodeId, Runtime};
+use node_core::runtime::{FrameKind, NodeId, RejectReason, Runtime};
 use node_core::time::Instant;
 
-use crate::dataset::{Dataset, Setup};
 use crate::energy::EnergyPools;
 use crate::engine::{EngineError, EventQueue};
 use crate::fixed;
 use crate::inflight::{FrameRef, InFlight};
+use crate::metrics::heldout::HeldOutProbe;
 use crate::metrics::{self, ErrorAccumulator, RoundRow};
 use crate::radio::{Delivery, Radio};
 use crate::scenario::Scenario;
@@ -116,6 +126,7 @@ struct Slot {
     on: bool,
     honest: bool,
     errors: ErrorAccumulator,
+    errors_clean: ErrorAccumulator,
 }
 
 /// The simulated swarm.
@@ -125,13 +136,15 @@ pub struct World<R: Runtime> {
     queue: EventQueue<Event>,
     radio: Radio,
     energy: EnergyPools,
-    dataset: Dataset,
+    data: Arc<RunData>,
+    probe: HeldOutProbe,
     inflight: InFlight,
     tx_buf: Vec<u8>,
     rows: Vec<RoundRow>,
     scenario_name: String,
     seed: u64,
-    rejected_frames: u64,
+    rejected: [u64; RejectReason::ALL.len()],
+    model_updates_accepted: u64,
     rounds: u32,
     round_period_us: u64,
     sample_period_us: u64,
@@ -144,15 +157,43 @@ impl<R: Runtime> World<R> {
     pub fn new(
         scenario: &Scenario,
         seed: u64,
+        make: impl FnMut(&NodeInit) -> Result<R, String>,
+    ) -> Result<World<R>, WorldError> {
+        let radio = build_radio(scenario, seed)?;
+        let data = Arc::new(RunData::build(scenario, radio.topology(), seed)?);
+        World::assemble(scenario, seed, radio, data, make)
+    }
+
+    /// Like [`World::new`], on `data` already built for the same dataset,
+    /// nodes and seed (e.g. by the main run, for a baseline).
+    pub fn with_data(
+        scenario: &Scenario,
+        seed: u64,
+        data: Arc<RunData>,
+        make: impl FnMut(&NodeInit) -> Result<R, String>,
+    ) -> Result<World<R>, WorldError> {
+        if data.dataset.nodes() != scenario.nodes {
+            return Err(WorldError::Build(format!(
+                "shared data is for {} nodes, the scenario has {}",
+                data.dataset.nodes(),
+                scenario.nodes
+            )));
+        }
+        let radio = build_radio(scenario, seed)?;
+        World::assemble(scenario, seed, radio, data, make)
+    }
+
+    fn assemble(
+        scenario: &Scenario,
+        seed: u64,
+        radio: Radio,
+        data: Arc<RunData>,
         mut make: impl FnMut(&NodeInit) -> Result<R, String>,
     ) -> Result<World<R>, WorldError> {
         let n = scenario.nodes;
-        let radio =
-            Radio::new(&scenario.radio, n, seed).map_err(|e| WorldError::Build(e.to_string()))?;
         let energy =
             EnergyPools::new(&scenario.energy, n).map_err(|e| WorldError::Build(e.to_string()))?;
         let run = &scenario.run;
-        let dataset = build_dataset(scenario, &radio, seed)?;
         let topology = radio.topology();
         let nodes: Vec<R> = (0..n)
             .map(|id| {
@@ -179,12 +220,14 @@ impl<R: Runtime> World<R> {
             tx_buf: vec![0; scenario.radio.mtu_bytes as usize],
             radio,
             energy,
-            dataset,
+            probe: HeldOutProbe::new(data.window_len, data.heldout_samples),
+            data,
             inflight: InFlight::new(),
             rows: Vec::with_capacity(run.rounds as usize),
             scenario_name: scenario.name.clone(),
             seed,
-            rejected_frames: 0,
+            rejected: [0; RejectReason::ALL.len()],
+            model_updates_accepted: 0,
             rounds: run.rounds,
             round_period_us: run.round_period_us(),
             sample_period_us: run.sample_period_us(),
@@ -236,14 +279,18 @@ impl<R: Runtime> World<R> {
             return Ok(());
         }
         let index = now_us / self.sample_period_us;
-        let sample = self.dataset.sample(node, index);
+        let sample = self.data.dataset.sample(node, index);
         let now = Instant::from_micros(now_us);
         let level = self.energy.level_fraction(node);
         let runtime = &mut self.nodes[node as usize];
         runtime.handle_energy(now, level);
         runtime.handle_sample(now, sample.observed);
-        let error = runtime.telemetry().last_error;
-        self.slots[node as usize].errors.add(error.to_bits());
+        let telemetry = runtime.telemetry();
+        let slot = &mut self.slots[node as usize];
+        slot.errors.add(i64::from(telemetry.last_error.to_bits()));
+        let clean_error =
+            i64::from(sample.clean.to_bits()) - i64::from(telemetry.last_prediction.to_bits());
+        slot.errors_clean.add(clean_error);
         self.after_input(node, now_us)
     }
 
@@ -271,8 +318,10 @@ impl<R: Runtime> World<R> {
         let result = self.nodes[node as usize].handle_frame(Instant::from_micros(now_us), bytes);
         self.inflight.delivered(frame);
         self.radio.record_receive(node, len, kind);
-        if result.is_err() {
-            self.rejected_frames += 1;
+        match result {
+            Err(e) => self.rejected[e.reason().index()] += 1,
+            Ok(()) if kind == FrameKind::ModelUpdate => self.model_updates_accepted += 1,
+            Ok(()) => {}
         }
         self.after_input(node, now_us)
     }
@@ -381,18 +430,46 @@ impl<R: Runtime> World<R> {
             time_s: now_us as f64 / 1e6,
             ..RoundRow::default()
         };
+        self.measure_nodes(&mut row, round);
+        let totals = self.radio.totals();
+        row.set_kind_counters(&totals.frames_sent, &totals.bytes_sent);
+        row.rx_frames = totals.frames_received.iter().sum();
+        row.rx_model_updates_accepted = self.model_updates_accepted;
+        row.lost_frames = totals.frames_lost.iter().sum();
+        row.set_rejected(&self.rejected);
+        let energy = self.energy.totals();
+        row.energy_spent_j = energy.spent_uj as f64 / 1e6;
+        row.energy_drain_j = energy.drained_uj as f64 / 1e6;
+        row.energy_harvested_j = energy.harvested_uj as f64 / 1e6;
+        row.brownouts = energy.brownouts;
+        row.events = self.queue.dispatched();
+        row
+    }
+
+    /// The per-node columns: errors, held-out score (at scored rounds),
+    /// consensus, regimes.
+    fn measure_nodes(&mut self, row: &mut RoundRow, round: u32) {
         let mut errors = ErrorAccumulator::default();
+        let mut errors_clean = ErrorAccumulator::default();
         let dim = self.nodes.first().map_or(0, |n| n.weights().len());
         let mut weights = Vec::with_capacity(dim * self.nodes.len());
-        for (runtime, slot) in self.nodes.iter().zip(self.slots.iter_mut()) {
+        let scored = round.is_multiple_of(self.data.heldout_every.max(1));
+        let heldout = self.data.heldout().filter(|_| scored);
+        self.probe.clear();
+        for (id, (runtime, slot)) in (0..).zip(self.nodes.iter().zip(self.slots.iter_mut())) {
             row.nodes_on += u32::from(slot.on);
             if !slot.honest {
                 continue;
             }
             row.honest_nodes += 1;
             errors.merge(&slot.errors);
+            errors_clean.merge(&slot.errors_clean);
             slot.errors = ErrorAccumulator::default();
+            slot.errors_clean = ErrorAccumulator::default();
             weights.extend(runtime.weights().iter().map(|w| fixed::to_f64(*w)));
+            if let Some(h) = heldout {
+                self.probe.add(h, &self.data.dataset, id, runtime.weights());
+            }
             let telemetry = runtime.telemetry();
             row.aggregation_ops += telemetry.aggregation_ops;
             match telemetry.regime {
@@ -401,21 +478,12 @@ impl<R: Runtime> World<R> {
                 Regime::Storm => row.storm += 1,
             }
         }
-        row.rmse = errors.rmse();
+        row.rmse_online = errors.rmse();
+        row.rmse_clean = errors_clean.rmse();
+        row.rmse_heldout = self.probe.rmse();
         row.samples = errors.count();
         (row.consensus_distance, row.consensus_distance_max) =
             metrics::consensus_distance(&weights, dim);
-        let totals = self.radio.totals();
-        row.set_kind_counters(&totals.frames_sent, &totals.bytes_sent);
-        row.rx_frames = totals.frames_received.iter().sum();
-        row.lost_frames = totals.frames_lost.iter().sum();
-        row.rejected_frames = self.rejected_frames;
-        let energy = self.energy.totals();
-        row.energy_spent_j = energy.spent_uj as f64 / 1e6;
-        row.energy_harvested_j = energy.harvested_uj as f64 / 1e6;
-        row.brownouts = energy.brownouts;
-        row.events = self.queue.dispatched();
-        row
     }
 
     /// The metrics rows recorded so far.
@@ -432,27 +500,13 @@ impl<R: Runtime> World<R> {
     pub fn events(&self) -> u64 {
         self.queue.dispatched()
     }
+
+    /// The run's data, to share with a baseline world or the references.
+    pub fn data(&self) -> &Arc<RunData> {
+        &self.data
+    }
 }
 
-/// The scenario's dataset; node positions are passed only when a storm
-/// needs them (they cost 16 bytes per node).
-fn build_dataset(scenario: &Scenario, radio: &Radio, seed: u64) -> Result<Dataset, WorldError> {
-    let topology = radio.topology();
-    let positions: Vec<(f64, f64)> = if scenario.dataset.storms().iter().any(|s| s.region.is_some())
-    {
-        (0..scenario.nodes)
-            .map(|id| topology.position(id))
-            .map(|[x, y]| (x, y))
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let setup = Setup {
-        nodes: scenario.nodes,
-        seed,
-        sample_period_us: scenario.run.sample_period_us(),
-        positions: &positions,
-        base_dir: Path::new("."),
-    };
-    Dataset::new(&scenario.dataset, &setup).map_err(|e| WorldError::Build(e.to_string()))
+fn build_radio(scenario: &Scenario, seed: u64) -> Result<Radio, WorldError> {
+    Radio::new(&scenario.radio, scenario.nodes, seed).map_err(|e| WorldError::Build(e.to_string()))
 }

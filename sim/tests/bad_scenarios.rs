@@ -403,3 +403,47 @@ fn validate_accepts_the_example_scenarios() {
     );
     assert_eq!(r.code, Some(0), "{r:?}");
 }
+
+#[test]
+fn unknown_baseline_lists_the_valid_ones() {
+    let bad = Bad::new(
+        "baseline.toml",
+        &format!("{HEAD}[run]\nbaselines = [\"isolated\", \"alone\"]\n"),
+    );
+    bad.reject_at(
+        4,
+        None,
+        &["`run.baselines", "unknown variant `alone`", "`isolated`"],
+    );
+}
+
+#[test]
+fn baseline_twice_and_heldout_samples_out_of_range() {
+    let bad = Bad::new(
+        "heldout.toml",
+        &format!(
+            "{HEAD}[run]\nheldout_samples = 100000\nbaselines = [\"isolated\", \"isolated\"]\n"
+        ),
+    );
+    bad.reject_at(
+        4,
+        Some(&[1, 19]),
+        &["`run.heldout_samples`", "[0, 65536]", "100000"],
+    );
+    bad.reject_at(5, None, &["`run.baselines`", "at most once", "isolated"]);
+}
+
+#[test]
+fn heldout_path_that_is_the_training_file() {
+    let bad = Bad::new(
+        "same.toml",
+        &format!(
+            "{HEAD}[dataset]\nkind = \"ucr\"\npath = \"E/E_TRAIN.tsv\"\nheldout_path = \"E/E_TRAIN.tsv\"\n"
+        ),
+    );
+    bad.reject_at(
+        6,
+        Some(&[16]),
+        &["`dataset.heldout_path`", "a file other than `path`"],
+    );
+}

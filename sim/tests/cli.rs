@@ -20,6 +20,8 @@ fn help_of_every_command_exits_0_and_names_its_options() {
                 "--seed",
                 "--out",
                 "--results",
+                "--baseline",
+                "isolated",
                 "--quiet",
             ],
         ),
@@ -97,7 +99,7 @@ fn unusable_arguments_exit_2() {
     let scenario = scenario.to_str().expect("UTF-8 path");
     let out = tmp.path().join("out");
     let out = out.to_str().expect("UTF-8 path");
-    let cases: [&[&str]; 9] = [
+    let cases: [&[&str]; 10] = [
         &[],
         &["run"],
         &["run", scenario, "--out", out, "--seed", "abc"],
@@ -107,6 +109,7 @@ fn unusable_arguments_exit_2() {
         &["validate"],
         &["frobnicate"],
         &["run", scenario, scenario, "--out", out],
+        &["run", scenario, "--out", out, "--baseline", "alone"],
     ];
     for args in cases {
         let r = raas_in(tmp.path(), args);
@@ -141,6 +144,52 @@ fn a_run_prints_a_summary_line_unless_quiet() {
     assert_eq!(loud.code, Some(0), "{loud:?}");
     assert!(loud.stderr.contains("seed 1"), "{}", loud.stderr);
     assert!(loud.stderr.contains("30 rounds"), "{}", loud.stderr);
+    // The printed figures are those of summary.json.
+    let s = summary(&out);
+    let printed = |field: &str, value: &serde_json::Value| {
+        let text = format!("{field} {:.4}", value.as_f64().unwrap());
+        assert!(
+            loud.stderr.contains(&text),
+            "{text:?} not in {}",
+            loud.stderr
+        );
+    };
+    for field in [
+        "rmse_online",
+        "rmse_clean",
+        "rmse_heldout",
+        "consensus_distance",
+    ] {
+        printed(field, &s["final"][field]);
+    }
+    printed("central LS", &s["comparison"]["central_ls_rmse"]);
+    assert!(
+        loud.stderr.contains("final (mean of rounds 21–30)"),
+        "{}",
+        loud.stderr
+    );
+    assert!(!loud.stderr.contains("isolated"), "{}", loud.stderr);
+    let with_baseline = raas_in(
+        tmp.path(),
+        [
+            "run".as_ref(),
+            small_scenario().as_os_str(),
+            "--out".as_ref(),
+            out.as_os_str(),
+            "--baseline".as_ref(),
+            "isolated".as_ref(),
+        ],
+    );
+    assert_eq!(with_baseline.code, Some(0), "{with_baseline:?}");
+    let gain = summary(&out)["comparison"]["gain_over_isolated_pct"]
+        .as_f64()
+        .unwrap();
+    let text = format!("gain over isolated {gain:.1} %");
+    assert!(
+        with_baseline.stderr.contains(&text),
+        "{}",
+        with_baseline.stderr
+    );
     let quiet = run_ok(tmp.path(), &small_scenario(), &out, &[]);
     assert!(
         quiet.stderr.is_empty(),

@@ -26,6 +26,7 @@ fn run(scenario: &Path, out: &Path, seed: u64) -> Table {
         seed: Some(seed),
         out: Some(out.to_path_buf()),
         results_root: PathBuf::from("unused"),
+        ..RunOptions::default()
     };
     runner::run_file(scenario, &options, &mut |_| {}).unwrap_or_else(|e| panic!("{e}"));
     rounds(out)
@@ -36,7 +37,7 @@ fn gossiping_swarm_learns_and_agrees() {
     let tmp = tempfile::tempdir().unwrap();
     for seed in [1, 2, 3] {
         let table = run(&small_scenario(), &tmp.path().join(seed.to_string()), seed);
-        let rmse = table.floats("rmse");
+        let rmse = table.floats("rmse_online");
         assert_eq!(rmse.len(), SMALL_ROUNDS);
         let first = rmse[0];
         let last5 = rmse[rmse.len() - 5..].iter().sum::<f64>() / 5.0;

@@ -127,7 +127,7 @@ fn one_row_per_round_in_order() {
     assert!(table.column("samples").iter().all(|s| *s == "100"));
     assert!(
         table
-            .floats("rmse")
+            .floats("rmse_online")
             .iter()
             .all(|r| r.is_finite() && *r >= 0.0)
     );

@@ -48,6 +48,10 @@ pub struct UcrConfig {
     pub noise_std: f64,
     /// Noise storms. Default: none.
     pub storms: Vec<StormConfig>,
+    /// Held-out file under `data_dir` (e.g. `ECG5000/ECG5000_TEST.tsv`),
+    /// assigned to nodes by the same rule as `path`; no node trains on it.
+    /// Default unset: no held-out data.
+    pub heldout_path: Option<String>,
 }
 
 impl Default for UcrConfig {
@@ -59,6 +63,7 @@ impl Default for UcrConfig {
             stride: 1,
             noise_std: 0.0,
             storms: Vec::new(),
+            heldout_path: None,
         }
     }
 }
@@ -84,6 +89,20 @@ impl Validate for UcrConfig {
             MAX_SERIES_PER_NODE,
         );
         v.range("noise_std", self.noise_std, 0.0, MAX_NOISE_STD);
+        if let Some(heldout) = &self.heldout_path {
+            v.require(
+                !heldout.trim().is_empty(),
+                "heldout_path",
+                "a UCR .tsv file under data_dir, e.g. \"ECG5000/ECG5000_TEST.tsv\"",
+                "\"\"",
+            );
+            v.require(
+                heldout.trim() != self.path.trim(),
+                "heldout_path",
+                "a file other than `path` (the nodes train on `path`)",
+                format_args!("{heldout:?}"),
+            );
+        }
     }
 }
 
@@ -91,6 +110,12 @@ impl UcrConfig {
     /// The file this config reads: `base/data_dir/path`.
     pub fn file(&self, base: &Path) -> PathBuf {
         base.join(&self.data_dir).join(&self.path)
+    }
+
+    /// The held-out file, `base/data_dir/heldout_path`, if set.
+    pub fn heldout_file(&self, base: &Path) -> Option<PathBuf> {
+        let name = self.heldout_path.as_ref()?;
+        Some(base.join(&self.data_dir).join(name))
     }
 }
 

@@ -22,14 +22,19 @@ use toml::de::DeTable;
 
 pub use error::{Located, ScenarioError};
 
+use crate::baseline::isolated::Baseline;
 use crate::dataset::DatasetConfig;
 use crate::energy::EnergyConfig;
+use crate::metrics::window::FINAL_WINDOW_ROUNDS;
 use crate::node_config::NodeConfig;
 use crate::radio::RadioConfig;
 use crate::validate::{Validate, Validator, Violation};
 
 /// Largest swarm a scenario may declare.
 pub const NODES_MAX: u32 = 10_000_000;
+
+/// Largest `run.heldout_samples`.
+pub const HELDOUT_SAMPLES_MAX: u32 = 65_536;
 
 /// One experiment, as written in a scenario file.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -77,8 +82,16 @@ pub struct RunConfig {
     pub max_events: u64,
     /// Consensus-distance bound of the convergence rule (`summary.json`).
     pub convergence_epsilon: f64,
-    /// Relative RMSE tolerance of the convergence rule.
+    /// Relative half-width of the convergence rule's band around the
+    /// central least-squares optimum.
     pub convergence_rmse_tolerance: f64,
+    /// Held-out predictions scored per node and round (`rmse_heldout`);
+    /// 0 disables held-out data.
+    pub heldout_samples: u32,
+    /// Held-out data is scored at rounds that are multiples of this.
+    pub heldout_every: u32,
+    /// Baseline runs made beside this one.
+    pub baselines: Vec<Baseline>,
 }
 
 impl Default for RunConfig {
@@ -90,6 +103,9 @@ impl Default for RunConfig {
             max_events: 10_000_000_000,
             convergence_epsilon: 0.02,
             convergence_rmse_tolerance: 0.05,
+            heldout_samples: 256,
+            heldout_every: 1,
+            baselines: Vec::new(),
         }
     }
 }
@@ -108,6 +124,12 @@ impl RunConfig {
     /// Simulated duration in µs.
     pub fn duration_us(&self) -> u64 {
         u64::from(self.rounds) * self.round_period_us()
+    }
+
+    /// Samples offered to each node: indices `k` with
+    /// `k · sample_period < duration`.
+    pub fn samples_per_node(&self) -> u64 {
+        self.duration_us().div_ceil(self.sample_period_us().max(1))
     }
 }
 
@@ -131,6 +153,27 @@ impl Validate for RunConfig {
         v.non_negative(
             "convergence_rmse_tolerance",
             self.convergence_rmse_tolerance,
+        );
+        v.range(
+            "heldout_samples",
+            self.heldout_samples,
+            0,
+            HELDOUT_SAMPLES_MAX,
+        );
+        v.range(
+            "heldout_every",
+            self.heldout_every,
+            1,
+            FINAL_WINDOW_ROUNDS as u32,
+        );
+        let mut names: Vec<&str> = self.baselines.iter().map(|b| b.name()).collect();
+        names.sort_unstable();
+        let duplicated = names.windows(2).find(|w| w[0] == w[1]);
+        v.require(
+            duplicated.is_none(),
+            "baselines",
+            "each baseline at most once",
+            format_args!("{:?} twice", duplicated.map_or("", |w| w[0])),
         );
     }
 }

@@ -69,13 +69,24 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    Command::new(env!("CARGO_BIN_EXE_raas"))
+    raas_with_env(cwd, args, &[])
+}
+
+/// Runs `raas ARGS` in `cwd` with extra environment variables.
+pub fn raas_with_env<I, S>(cwd: &Path, args: I, env: &[(&str, &str)]) -> Raas
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut command = Command::new(env!("CARGO_BIN_EXE_raas"));
+    command
         .args(args)
         .current_dir(cwd)
-        .env_remove("RUST_BACKTRACE")
-        .output()
-        .expect("the raas binary starts")
-        .into()
+        .env_remove("RUST_BACKTRACE");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.output().expect("the raas binary starts").into()
 }
 
 /// Runs `raas run SCENARIO --quiet --out OUT [EXTRA…]` in `cwd` and requires
@@ -98,6 +109,22 @@ pub fn run_ok(cwd: &Path, scenario: &Path, out: &Path, extra: &[&str]) -> Raas {
         r.stderr
     );
     r
+}
+
+/// Writes `text` as `name` in `dir` and returns its path.
+pub fn write_scenario(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    path
+}
+
+/// The small test scenario's text with `extra` inserted after the line
+/// `section` (e.g. `"[run]"`).
+pub fn small_with(section: &str, extra: &str) -> String {
+    let text = std::fs::read_to_string(small_scenario()).expect("the fixture reads");
+    let header = format!("{section}\n");
+    assert!(text.contains(&header), "fixture has no {section} section");
+    text.replacen(&header, &format!("{header}{extra}\n"), 1)
 }
 
 /// Reads a result file.
