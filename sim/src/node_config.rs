@@ -121,6 +121,8 @@ pub struct NodeConfig {
     pub adaptive_step_size: bool,
     /// Step sizes for Calm, PreStorm, Storm (paper: 0.01, 0.05, 0.2).
     pub step_sizes: [f64; 3],
+    /// Step size while the regime detector warms up.
+    pub warmup_step_size: f64,
     /// NLMS regularizer ε.
     pub regularizer: f64,
     /// Weights are clamped to ±this.
@@ -183,6 +185,9 @@ pub struct NodeConfig {
     pub delta_tracked_peers: u8,
     /// Most senders aggregated per round, 1..=64.
     pub inbox_max: u8,
+    /// How far a node moves toward the round's aggregate in Calm,
+    /// PreStorm, Storm, each in (0, 1].
+    pub aggregate_mix: [f64; 3],
     /// Aggregation rule.
     pub aggregation: AggregationConfig,
     /// Reputation rule.
@@ -210,6 +215,7 @@ impl Default for NodeConfig {
             step_size: to_f64(core.model.step_size),
             adaptive_step_size: core.step_size_by_regime.is_some(),
             step_sizes: steps.map(to_f64),
+            warmup_step_size: to_f64(core.warmup_step_size),
             regularizer: to_f64(core.model.regularizer),
             weight_limit: to_f64(core.model.weight_limit),
             initial_weights: InitialWeightsKind::Zeros,
@@ -238,6 +244,7 @@ impl Default for NodeConfig {
             keyframe_rounds: core.delta.keyframe_rounds,
             delta_tracked_peers: core.delta.tracked_peers,
             inbox_max: core.inbox_max,
+            aggregate_mix: core.aggregate_mix.map(to_f64),
             aggregation: AggregationConfig::default(),
             reputation: ReputationConfig::default(),
             sample_uj: costs.sample_uj,
@@ -274,6 +281,7 @@ impl NodeConfig {
             step_size_by_regime: self
                 .adaptive_step_size
                 .then(|| self.step_sizes.map(from_f64)),
+            warmup_step_size: from_f64(self.warmup_step_size),
             entropy: EntropyConfig {
                 window_len: self.entropy_window,
                 bin_width: from_f64(self.entropy_bin_width),
@@ -325,6 +333,7 @@ impl NodeConfig {
                 tracked_peers: cap_to_degree(self.delta_tracked_peers, init),
             },
             inbox_max: cap_to_degree(self.inbox_max, init),
+            aggregate_mix: self.aggregate_mix.map(from_f64),
             costs: EnergyCosts {
                 sample_uj: self.sample_uj,
                 aggregate_uj: self.aggregate_uj,
@@ -351,6 +360,12 @@ impl Validate for NodeConfig {
             "step_size",
             "a value in (0, 2)",
             self.step_size,
+        );
+        v.require(
+            self.warmup_step_size > 0.0 && self.warmup_step_size < 2.0,
+            "warmup_step_size",
+            "a value in (0, 2)",
+            self.warmup_step_size,
         );
         for (i, s) in self.step_sizes.iter().enumerate() {
             v.require(
@@ -387,6 +402,14 @@ impl Validate for NodeConfig {
         v.probability("energy_generous", self.energy_generous);
         v.probability("prestorm_energy_min", self.prestorm_energy_min);
         v.range("inbox_max", self.inbox_max, 1, 64);
+        for (i, mix) in self.aggregate_mix.iter().enumerate() {
+            v.require(
+                *mix > 0.0 && *mix <= 1.0,
+                &format!("aggregate_mix[{i}]"),
+                "a value in (0, 1]",
+                mix,
+            );
+        }
         v.range("keyframe_rounds", self.keyframe_rounds, 1, 1_000);
         v.range("delta_tracked_peers", self.delta_tracked_peers, 1, 64);
         v.section("aggregation", |v| self.aggregation.validate(v));

@@ -3,9 +3,10 @@
 //! file writes still wins.
 //!
 //! Only `preset = "paper"` exists: every rule as the paper states it where
-//! our defaults differ (its step sizes per regime, its per-round gossip
-//! gate, no warm-up, its weighted trimmed mean with the influence cap on the
-//! weight). `docs/scenarios.md` lists the keys and says why each default
+//! our defaults differ (its step sizes per regime, adopting the aggregate
+//! every round, no warm-up, its PreStorm derivative threshold, its
+//! per-round gossip gate, its weighted trimmed mean over peers above the
+//! ban threshold with the influence cap on the weight). `docs/scenarios.md` lists the keys and says why each default
 //! differs. A preset is applied before validation, so a preset key that
 //! clashes with another key of the file is reported like any other rule.
 
@@ -33,9 +34,17 @@ impl Preset {
 const PAPER_NODE_KEYS: &str = r#"
 adaptive_step_size = true
 step_sizes = [0.01, 0.05, 0.2]
+aggregate_mix = [1.0, 1.0, 1.0]
+regime_warmup_samples = 0
+prestorm_derivative = 0.1
 gate = "paper"
 gossip_cost = 1.5
 storm_gossip = "always"
+
+[aggregation]
+rule = "weighted_trimmed_mean"
+cap = "paper_weight"
+min_reputation = 0.2
 "#;
 
 /// If `scenario` names a preset under `[node]`, merges the preset's keys
