@@ -938,7 +938,14 @@ mod tests {
             let w: Vec<Q> = w.iter().map(|x| q::clamp(*x, -limit, limit)).collect();
             mesh.nodes[4].model.set_weights(&w).unwrap();
         }
+        // Each node rates itself by the test its peers apply to it: the
+        // honest ones agree with their aggregates, the attacker never does.
+        let initial = NodeConfig::default().reputation.initial;
+        assert!(mesh.nodes[4].self_reputation() < initial);
         for honest in &mesh.nodes[..4] {
+            // 29 agreeing rounds of the EMA from 0.5: 1 − 0.5·0.95²⁹ ≈ 0.887.
+            let own = honest.self_reputation();
+            assert!(own > q::ratio(88, 100), "{own:?}");
             assert!(honest.reputation().is_banned(4), "attacker not banned");
             assert!(!honest.reputation().is_banned(1));
             assert!(honest.counters().updates_refused > 0);
