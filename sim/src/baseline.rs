@@ -1,7 +1,7 @@
 //! The references every learning figure stands beside: the same runtime
 //! isolated (radio off, [`isolated`]), the persistence forecast, and the
 //! per-node and pooled (central) least-squares optima of the nodes'
-//! predictor on the run's own data ([`reference`]); and how a run compares
+//! predictor on the run's own data ([`mod@reference`]); and how a run compares
 //! with them ([`comparison`]).
 //!
 //! Ordering contract: references are computed in `f64` over fixed blocks
