@@ -10,7 +10,7 @@
 //! [`EntropySignal`] and a [`RegimeDetector`], forecast a sine built with
 //! integer arithmetic plus uniform noise from `rng::stream(seed, node,
 //! DataNoise)`, with a noise burst in the middle so that every regime and
-//! the per-regime step size (α_calm / α_prestorm / α_storm, PAPER.md §1.1)
+//! the per-regime step size (α_calm / α_prestorm / α_storm, docs/paper.md §1.1)
 //! are exercised; during the detector's warm-up the model learns at
 //! α_storm. Every prediction and regime, then every node's final
 //! state, is hashed with [`Fnv64`].
@@ -227,7 +227,7 @@ fn hash_final_state(
     }
 }
 
-/// The paper's per-regime learning rates α (PAPER.md §1.1; PreStorm 0.05
+/// The paper's per-regime learning rates α (docs/paper.md §1.1; PreStorm 0.05
 /// from the seed code's Alert rate), and α_storm while the detector warms
 /// up: a cold model learns fast, so that the run leaves its warm-up with a
 /// trained model instead of starting in Storm.

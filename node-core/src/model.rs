@@ -1,7 +1,7 @@
 //! Predictors: the [`Predictor`] trait and the NLMS [`LinearNeuron`].
 //!
 //! A node forecasts its next sensor sample from its own recent history; the
-//! swarm agrees on the forecaster's weights by gossip (PAPER.md §2: the
+//! swarm agrees on the forecaster's weights by gossip (docs/paper.md §2: the
 //! "gene" is the weight vector). The prediction error also feeds the
 //! entropy signal of the regime detector ([`crate::regime`]).
 //!
@@ -25,7 +25,7 @@ use crate::rng::{self, Purpose};
 
 /// Largest history window of a [`LinearNeuron`]. Bounds its state to
 /// `33 + 32` Q16.16 words (260 B), well inside the < 1 KB node budget
-/// (PAPER.md §16).
+/// (docs/paper.md §16).
 pub const WINDOW_LEN_MAX: usize = 32;
 
 /// Largest weight vector of a [`LinearNeuron`]: the lag weights plus a bias.
@@ -145,7 +145,7 @@ pub enum InitialWeights {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LinearNeuronConfig {
     /// Number of past samples regressed on (the AR order), `1..=32`.
-    /// Default 8, the lag count of the seed's `LinearNeuron` (PAPER.md §1.1).
+    /// Default 8, the lag count of the seed's `LinearNeuron` (docs/paper.md §1.1).
     pub window_len: u8,
     /// NLMS step size μ in `(0, 2)`. Default 0.1: it lies between the
     /// paper's α_calm = 0.01 and α_storm = 0.2 (§1.1); NLMS misadjustment is
@@ -214,7 +214,7 @@ fn check_step_size(step_size: Q) -> Result<(), ConfigError> {
 /// `x̂(t) = w · x̃` and, once the window is full, each observation updates
 /// `w ← clamp(w + μ · e · x̃ / (ε + ‖x̃‖²))` with `e = x(t) − x̂(t)`
 /// (NLMS, Haykin, *Adaptive Filter Theory*, §6; the paper's LinearNeuron,
-/// PAPER.md §1.2, with a true per-lag gradient instead of the seed's shared
+/// docs/paper.md §1.2, with a true per-lag gradient instead of the seed's shared
 /// delta). Dot products go through [`Acc`] (exact until one rounding), the
 /// normalization through [`q::div`].
 ///
@@ -284,7 +284,7 @@ impl LinearNeuron {
     }
 
     /// Sets the NLMS step size μ, e.g. α_calm = 0.01 or α_storm = 0.2 when
-    /// the regime changes (PAPER.md §1.1). Refuses μ outside `(0, 2)`.
+    /// the regime changes (docs/paper.md §1.1). Refuses μ outside `(0, 2)`.
     pub fn set_step_size(&mut self, step_size: Q) -> Result<(), ConfigError> {
         check_step_size(step_size)?;
         self.step_size = step_size;

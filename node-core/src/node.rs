@@ -6,7 +6,7 @@
 //! * **Sample** (`handle_sample`): predict, observe (train by NLMS on the
 //!   error), update the error entropy and the regime; in the paper's mode the
 //!   step size follows the regime (α_calm 0.01, PreStorm 0.05, α_storm 0.2,
-//!   PAPER.md §1.1).
+//!   docs/paper.md §1.1).
 //! * **Frame** (`handle_frame`): parse (never panics); a model update from
 //!   a tracked, non-banned peer (full, or a delta on the keyframe held of
 //!   that sender, [`crate::gossip::delta`]) updates that sender's model in

@@ -6,7 +6,7 @@
 //! per-hardware profiles build on this module (DESIGN.md, `power`).
 
 /// Energy per action, µJ. Defaults follow the paper's energy table
-/// (PAPER.md §1.3): a 74-byte gossip frame costs 8.2 mJ to send and 5.1 mJ
+/// (docs/paper.md §1.3): a 74-byte gossip frame costs 8.2 mJ to send and 5.1 mJ
 /// to receive on Wi-Fi (Jiang 2011), i.e. about 111 µJ and 69 µJ per byte;
 /// a predict-and-train step of the linear neuron is costed like the paper's
 /// "trimmed mean (d = 10) 2.3 µJ" order of magnitude, 2 µJ; an aggregation

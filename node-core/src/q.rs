@@ -3,7 +3,7 @@
 //! [`Q`] is `fixed::types::I16F16`: an `i32` with 16 fractional bits, so a
 //! value is `raw / 2^16`, its range is `[-32768, 32768 - 2^-16]` and one
 //! *ulp* (unit in the last place) is `2^-16 ≈ 1.53e-5`. The paper defines the
-//! encoding as `floor(x · 2^16)` (PAPER.md §2).
+//! encoding as `floor(x · 2^16)` (docs/paper.md §2).
 //!
 //! The functions here are what the runtime needs beyond `fixed`'s own
 //! operators, each with a stated worst-case error proved by a host test

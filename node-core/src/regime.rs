@@ -1,6 +1,6 @@
 //! Entropy signal and the Calm → PreStorm → Storm regime machine.
 //!
-//! PAPER.md §3: the node watches the entropy of its recent prediction error,
+//! docs/paper.md §3: the node watches the entropy of its recent prediction error,
 //! smoothed by a 3-point moving average, and its derivative; high entropy
 //! means Storm (full coordination), rising entropy PreStorm, otherwise Calm.
 //! Asymmetric hysteresis keeps one noisy sample from flipping the regime.
@@ -21,7 +21,7 @@ use core::fmt;
 
 use crate::q::{self, Q};
 
-/// The swarm's operating regime (PAPER.md §3).
+/// The swarm's operating regime (docs/paper.md §3).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[repr(u8)]
 pub enum Regime {
@@ -48,7 +48,7 @@ impl Regime {
 /// per-sample scan of the window and the `c ln c` table).
 pub const ENTROPY_WINDOW_MAX: usize = 64;
 
-/// Length of the moving average over raw entropy (PAPER.md §3: 3-point).
+/// Length of the moving average over raw entropy (docs/paper.md §3: 3-point).
 pub const SMOOTHING_LEN: usize = 3;
 
 /// `c · ln c` for `c = 0..=64` in Q16.16 bits, rounded to nearest
@@ -184,7 +184,7 @@ impl EntropyConfig {
     }
 }
 
-/// One update of the entropy signal, in nats (PAPER.md §3).
+/// One update of the entropy signal, in nats (docs/paper.md §3).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct EntropyReading {
     /// Shannon entropy of the error histogram now.
@@ -198,7 +198,7 @@ pub struct EntropyReading {
 }
 
 /// Shannon entropy of the histogram of the last `W` prediction errors, with
-/// its 3-point moving average and derivative (PAPER.md §3).
+/// its 3-point moving average and derivative (docs/paper.md §3).
 ///
 /// With `n ≤ W` errors and bin counts `c`, `H = ln n − S/n` with
 /// `S = Σ c ln c` (the same as `−Σ p ln p` with `p = c/n`). `S` is kept
@@ -391,7 +391,7 @@ impl EntropySignal {
 }
 
 /// Confirmations each transition needs: the indicated regime must repeat
-/// this many updates in a row before the detector moves (PAPER.md §3,
+/// this many updates in a row before the detector moves (docs/paper.md §3,
 /// hysteresis). 1 means no hysteresis.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Confirmations {
@@ -498,7 +498,7 @@ pub enum StormExit {
     /// table. The seed code's behaviour, hence the default.
     #[default]
     Indicated,
-    /// The paper's rule (PAPER.md §3; only in its TLA+ spec, not its code):
+    /// The paper's rule (docs/paper.md §3; only in its TLA+ spec, not its code):
     /// Storm is sticky and is left only for Calm, when the raw entropy is
     /// below `entropy_below_nats` and the derivative below
     /// `derivative_below_nats`, confirmed `storm_to_calm` times. Storm →
@@ -641,7 +641,7 @@ pub struct RegimeCounters {
 }
 
 /// The Calm → PreStorm → Storm machine with asymmetric hysteresis
-/// (PAPER.md §3, `regime_detector.rs::update` of the seed code).
+/// (docs/paper.md §3, `regime_detector.rs::update` of the seed code).
 ///
 /// Each update indicates Storm if the raw entropy exceeds the Storm
 /// threshold, else PreStorm if the derivative exceeds the PreStorm

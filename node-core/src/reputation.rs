@@ -1,20 +1,20 @@
 //! Per-peer reputation: scores, the update rule, sticky bans, the adaptive
-//! exponent ("Rule 4") and the influence cap (PAPER.md §5).
+//! exponent ("Rule 4") and the influence cap (docs/paper.md §5).
 //!
 //! ## The update rule
 //!
 //! Each round, the node compares every peer's update with the round's
 //! aggregate and calls [`ReputationTable::observe`]. The comparison is our
 //! operationalization of the paper's `PeerEval ∈ {0, 1}` ("did the broadcast
-//! agree with the swarm", never implemented in the paper's code, PAPER.md §5):
+//! agree with the swarm", never implemented in the paper's code, docs/paper.md §5):
 //!
 //! `PeerEval = 1  ⇔  RMS(update − aggregate) ≤ τ_agree`
 //!
 //! evaluated exactly in integers (`Σ (u−a)² ≤ τ²·d` on raw bits), so there
 //! is no square root and no rounding in the decision. The default
-//! `τ_agree = 0.3` is the threshold of the paper's own simulations (PAPER.md
+//! `τ_agree = 0.3` is the threshold of the paper's own simulations (docs/paper.md
 //! §5: `RMSE(update, aggregate) > 0.3` is penalised): it sits at 6σ of the
-//! paper's honest noise (σ = 0.05, PAPER.md §8), so an honest peer almost
+//! paper's honest noise (σ = 0.05, docs/paper.md §8), so an honest peer almost
 //! never fails it, and below the paper's bias attack (+0.5 per coordinate,
 //! RMS 0.5), which always fails it.
 //!
@@ -63,7 +63,7 @@ pub const MAX_PEERS_LIMIT: u32 = 65_536;
 /// Largest accepted reputation exponent (bounds [`rep_pow`]'s loop).
 pub const MAX_EXPONENT: i32 = 16;
 
-/// How a score reacts to one PeerEval (PAPER.md §5).
+/// How a score reacts to one PeerEval (docs/paper.md §5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UpdateRule {
     /// paper §III-E: `R ← (1−γ)·R + γ·PeerEval`, `γ ∈ (0, 1]`.
@@ -246,7 +246,7 @@ pub struct Observation {
     pub newly_banned: bool,
 }
 
-/// The per-peer reputation table (PAPER.md §5): fixed capacity, the first
+/// The per-peer reputation table (docs/paper.md §5): fixed capacity, the first
 /// `max_peers` peers heard, never evicted (module docs); entries kept sorted
 /// by peer id (binary search, deterministic iteration), no allocation after
 /// construction.
@@ -424,7 +424,7 @@ impl ReputationTable {
     }
 }
 
-/// One application of `rule` to `score` (PAPER.md §5). Public so that a
+/// One application of `rule` to `score` (docs/paper.md §5). Public so that a
 /// node can score itself by the rule its peers apply to it.
 pub fn apply_rule(rule: UpdateRule, score: Q, agreed: bool) -> Q {
     match rule {
@@ -461,7 +461,7 @@ pub fn rms_within(update: &[Q], aggregate: &[Q], tau: Q) -> bool {
     sum_sq <= tau_raw * tau_raw * update.len() as u128
 }
 
-/// The adaptive reputation exponent ("Rule 4", PAPER.md §5,
+/// The adaptive reputation exponent ("Rule 4", docs/paper.md §5,
 /// `docs/adaptive/META_TUNING.md`): 2.0 for fewer than 20 nodes, 3.0 for
 /// 20 to 50 nodes inclusive, 3.5 above 50.
 pub const fn adaptive_exponent(swarm_size: u32) -> Q {
@@ -475,7 +475,7 @@ pub const fn adaptive_exponent(swarm_size: u32) -> Q {
 }
 
 /// `rep^e` for `rep ∈ [0, 1]`, `e ∈ [0, MAX_EXPONENT]` (the reputation
-/// weight of PAPER.md §5). Split `e = k + φ` (`k` integer, `φ ∈ [0, 1)`):
+/// weight of docs/paper.md §5). Split `e = k + φ` (`k` integer, `φ ∈ [0, 1)`):
 /// `rep^k` by `k` repeated [`q::mul`] (each ≤ ½ ulp; factors ≤ 1 do not
 /// amplify earlier errors, so ≤ k/2 ulp), times
 /// * nothing when `φ = 0` (exact to k/2 ulp),
@@ -514,7 +514,7 @@ pub fn rep_pow(rep: Q, e: Q) -> Q {
     result
 }
 
-/// How a peer's influence is capped (PAPER.md §5, MISMATCH): the seed
+/// How a peer's influence is capped (docs/paper.md §5, MISMATCH): the seed
 /// code, the paper's text and its appendix disagree, so each reading is
 /// offered. With weight `w = rep^e` and normalized share `s = w / Σ w`:
 ///
@@ -551,7 +551,7 @@ pub enum InfluenceCap {
 const CAP_SCALE: Q = q::ratio(4, 5);
 
 /// The cap on a peer's normalized share for reputation `rep ∈ [0, 1]`
-/// (PAPER.md §5): `0.8·rep³`, `min(rep³, 0.8)`, or 1 (no share cap) for
+/// (docs/paper.md §5): `0.8·rep³`, `min(rep³, 0.8)`, or 1 (no share cap) for
 /// the two rules that do not cap shares.
 pub fn influence_cap(rep: Q, cap: InfluenceCap) -> Q {
     match cap {
@@ -562,7 +562,7 @@ pub fn influence_cap(rep: Q, cap: InfluenceCap) -> Q {
 }
 
 /// The (unnormalized) aggregation weight of a peer with reputation
-/// `rep ∈ [0, 1]` under exponent `e ∈ [0, MAX_EXPONENT]` (PAPER.md §5):
+/// `rep ∈ [0, 1]` under exponent `e ∈ [0, MAX_EXPONENT]` (docs/paper.md §5):
 /// `0.8 · rep^e` for [`InfluenceCap::PaperScaledWeight`], else `rep^e`
 /// ([`rep_pow`]; `e = 0` gives every peer weight 1, or 0.8).
 pub fn influence_weight(rep: Q, exponent: Q, cap: InfluenceCap) -> Q {
@@ -867,7 +867,7 @@ mod tests {
     #[test]
     fn influence_caps() {
         let r = Q::from_num(0.9);
-        // PAPER.md §5: seed min(rep³, 0.8) gives 0.729 at 0.9; paper 0.583.
+        // docs/paper.md §5: seed min(rep³, 0.8) gives 0.729 at 0.9; paper 0.583.
         let seed = to_f64(influence_cap(r, InfluenceCap::SeedMinCube));
         let paper = to_f64(influence_cap(r, InfluenceCap::PaperScaledCube));
         assert!((seed - 0.729).abs() < 1e-3, "{seed}");

@@ -1,7 +1,7 @@
 //! Conversions between the nodes' Q16.16 and the simulator's decimals.
 //!
 //! Scenario decimals enter node-core as the paper defines the encoding,
-//! `floor(x · 2^16)` (PAPER.md §2), saturating; node-core's own constants
+//! `floor(x · 2^16)` (docs/paper.md §2), saturating; node-core's own constants
 //! (`q::ratio`) truncate the same way for positive values, so writing a
 //! default out in a scenario gives exactly the default. Q16.16 values leave
 //! for metrics exactly (every Q16.16 value is an f64).

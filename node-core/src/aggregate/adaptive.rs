@@ -1,5 +1,5 @@
 //! Adaptive aggregation: trimmed mean while the swarm is young, the
-//! reputation-weighted mean once it is mature (PAPER.md §6).
+//! reputation-weighted mean once it is mature (docs/paper.md §6).
 //!
 //! The paper defines "mature" as "more than 30 rounds post-convergence" but
 //! never defines convergence; the seed code uses a ban count instead. Both
@@ -7,7 +7,7 @@
 //!
 //! * **`Convergence` (default).** Round `r` is *converged* when the L∞ change
 //!   of the aggregate from round `r−1`, `max_k |out_k(r) − out_k(r−1)|`, is
-//!   at most `ε` (default 0.01, the paper's audit tolerance, PAPER.md §7).
+//!   at most `ε` (default 0.01, the paper's audit tolerance, docs/paper.md §7).
 //!   The swarm is *mature* once `mature_rounds` (default 30) consecutive
 //!   rounds are converged, and stays mature while rounds keep converging.
 //!   A single round whose change exceeds `ε` resets the count: the swarm is
@@ -18,7 +18,7 @@
 //!   again. The first round never counts as converged.
 //! * **`SeedBanCount` (the seed code's `is_cold_start`).** Young ("cold
 //!   start") iff `banned < min_banned` (3) or `banned / peers > max rate`
-//!   (1 %), from the [`SwarmStatus`] the caller sets. Note (PAPER.md §6):
+//!   (1 %), from the [`SwarmStatus`] the caller sets. Note (docs/paper.md §6):
 //!   this can never be mature in a 25 %-Byzantine swarm: before 3 bans it is
 //!   young by the count, after them the ban rate is far above 1 %; and it
 //!   needs at least 300 peers for 3 bans to be ≤ 1 %.
@@ -26,7 +26,7 @@
 //! Work saved: each round adds the ops actually spent, and the ops the
 //! trimmed mean would have cost on the same input
 //! ([`super::trimmed_mean_ops`]); their difference is the saving the paper
-//! claims as "13.8 %" without measuring it (PAPER.md §6).
+//! claims as "13.8 %" without measuring it (docs/paper.md §6).
 
 use alloc::vec::Vec;
 

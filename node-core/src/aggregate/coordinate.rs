@@ -1,4 +1,4 @@
-//! Coordinate-wise rules: mean, trimmed mean, median (PAPER.md §6).
+//! Coordinate-wise rules: mean, trimmed mean, median (docs/paper.md §6).
 
 use alloc::vec::Vec;
 

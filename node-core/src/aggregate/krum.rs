@@ -1,4 +1,4 @@
-//! Krum and Multi-Krum (Blanchard et al., NeurIPS 2017; PAPER.md §6).
+//! Krum and Multi-Krum (Blanchard et al., NeurIPS 2017; docs/paper.md §6).
 
 use super::{
     AggregateError, Contribution, KrumConfig, Scratch, Status, round_div, share_of, sort_cost,

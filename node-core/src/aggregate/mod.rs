@@ -1,4 +1,4 @@
-//! Robust aggregation of peer models (PAPER.md §6; weights from §5).
+//! Robust aggregation of peer models (docs/paper.md §6; weights from §5).
 //!
 //! Input: one [`Contribution`] per peer (its id, its Q16.16 weights, its
 //! reputation), all of the same dimension. Output: the aggregate, written
@@ -15,7 +15,7 @@
 //! | `WeightedTrimmedMean` | per coordinate drop `t = ⌊β·n_e⌋` lowest and highest of the `n_e` gated-in values, then `Σ_kept s_i x_i / Σ_kept s_i` with the `ReputationWeighted` shares |
 //!
 //! [`AdaptiveAggregator`] switches from the trimmed mean to the
-//! reputation-weighted mean once the swarm is mature (PAPER.md §6).
+//! reputation-weighted mean once the swarm is mature (docs/paper.md §6).
 //!
 //! ## Contracts
 //!
@@ -28,7 +28,7 @@
 //! * **No allocation at steady state**: every buffer lives in [`Scratch`],
 //!   grown only when a call needs more than any before it.
 //! * **Banned peers are the caller's business**: pass only peers the
-//!   reputation table has not banned (PAPER.md §6: the seed code's
+//!   reputation table has not banned (docs/paper.md §6: the seed code's
 //!   aggregators do not filter either). The reputation-weighted rule also
 //!   offers a `min_reputation` gate.
 //!
@@ -80,7 +80,7 @@ pub struct Contribution<'a> {
     pub reputation: Q,
 }
 
-/// Coordinate-wise trimmed mean parameters (PAPER.md §6).
+/// Coordinate-wise trimmed mean parameters (docs/paper.md §6).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TrimConfig {
     /// β in basis points (1/10 000): `t = ⌊β·n⌋ = ⌊beta_bp·n / 10 000⌋`
@@ -124,7 +124,7 @@ impl TrimConfig {
     }
 }
 
-/// Krum / Multi-Krum parameters (Blanchard et al. 2017; PAPER.md §6).
+/// Krum / Multi-Krum parameters (Blanchard et al. 2017; docs/paper.md §6).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KrumConfig {
     /// `f`: the number of Byzantine peers tolerated. Requires
@@ -158,7 +158,7 @@ impl KrumConfig {
     }
 }
 
-/// Reputation-weighted mean parameters (PAPER.md §5, §6).
+/// Reputation-weighted mean parameters (docs/paper.md §5, §6).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WeightedConfig {
     /// `e` in `w_i = rep_i^e`, in `[0, 16]`. Default 3 (the seed code's
@@ -215,7 +215,7 @@ impl WeightedConfig {
     }
 }
 
-/// Weighted trimmed mean parameters (PAPER.md §6; see
+/// Weighted trimmed mean parameters (docs/paper.md §6; see
 /// [`Rule::WeightedTrimmedMean`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct WeightedTrimConfig {

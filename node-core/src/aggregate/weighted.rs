@@ -1,4 +1,4 @@
-//! Reputation-weighted mean with capped influence (PAPER.md §5, §6).
+//! Reputation-weighted mean with capped influence (docs/paper.md §5, §6).
 //!
 //! 1. Gate: contributions with `rep < min_reputation` are excluded.
 //! 2. Weight `w_i = rep_i^e`, or `0.8·rep_i^e` for the paper's weight cap

@@ -1,4 +1,4 @@
-//! Weighted trimmed mean (PAPER.md §6: the seed code's
+//! Weighted trimmed mean (docs/paper.md §6: the seed code's
 //! `WeightedTrimmedMean`, "same trim, then a reputation-weighted mean of the
 //! kept values"; §III-E trims among the peers the reputation gate admits).
 //!

@@ -1,5 +1,5 @@
 //! What and when to broadcast: the utility gate of strategic silence
-//! (PAPER.md §4, this module) and delta updates against the model sender
+//! (docs/paper.md §4, this module) and delta updates against the model sender
 //! and receivers agree on ([`delta`]).
 //!
 //! ## The paper's rule and why it is not the default
@@ -57,7 +57,7 @@ pub enum GateMode {
     #[default]
     Utility,
     /// The paper's per-round rule: `H·R > cost·bias / L`, or battery above
-    /// `energy_generous` (PAPER.md §4). A battery switch on calm data.
+    /// `energy_generous` (docs/paper.md §4). A battery switch on calm data.
     Paper,
     /// Broadcast every round whatever the state (plain gossip; baseline).
     Always,
@@ -114,7 +114,7 @@ impl Default for GossipConfig {
 
 impl GossipConfig {
     /// The paper's gate: per-round utility test plus the generous-battery
-    /// clause, Storm always (PAPER.md §4), with the paper's cost 1.5.
+    /// clause, Storm always (docs/paper.md §4), with the paper's cost 1.5.
     pub fn paper() -> GossipConfig {
         GossipConfig {
             mode: GateMode::Paper,
@@ -198,7 +198,7 @@ fn cost(config: &GossipConfig, energy_level: Q) -> Q {
     q::mul(q::div(config.gossip_cost, level), config.efficiency_bias)
 }
 
-/// The paper's per-round Calm rule (PAPER.md §4).
+/// The paper's per-round Calm rule (docs/paper.md §4).
 fn paper_rule(config: &GossipConfig, input: &GateInput) -> bool {
     if input.energy_level > config.energy_generous {
         return true;

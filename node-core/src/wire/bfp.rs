@@ -1,5 +1,5 @@
 //! BFP-16 and BFP-8: block floating point compression of Q16.16 words
-//! (PAPER.md §2), one implementation for both mantissa widths.
+//! (docs/paper.md §2), one implementation for both mantissa widths.
 //!
 //! Words are cut into blocks of up to [`BLOCK_WORDS`] (16); the last block
 //! holds the remainder. Each block is written as one exponent byte `e`
