@@ -14,6 +14,8 @@ use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::baseline::isolated::Baseline;
+use crate::reproduce::ReproduceOptions;
+use crate::reproduce::report::Verdict;
 use crate::runner::{self, RunOptions, RunOutcome};
 use crate::scenario::Scenario;
 use crate::world::Progress;
@@ -48,6 +50,33 @@ enum Command {
     Validate(ValidateArgs),
     /// List the scenarios under a directory.
     List(ListArgs),
+    /// Measure every paper claim of scenarios/paper/ over seeds and write
+    /// results/paper/REPRODUCTION.md (claim, paper value, measurements,
+    /// verdict, reason).
+    Reproduce(ReproduceArgs),
+}
+
+#[derive(Debug, Args)]
+struct ReproduceArgs {
+    /// Seeds 1..=N for every claim.
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    seeds: u64,
+    /// Worker threads for the runs [default: all cores]; results do not
+    /// depend on it.
+    #[arg(long, value_name = "J", value_parser = clap::value_parser!(u64).range(1..=1024))]
+    jobs: Option<u64>,
+    /// Only this claim (repeatable); writes REPRODUCTION-partial.md.
+    #[arg(long, value_name = "ID")]
+    only: Vec<String>,
+    /// Directory of the paper scenarios.
+    #[arg(long, value_name = "DIR", default_value = "scenarios/paper")]
+    scenarios: PathBuf,
+    /// Output directory.
+    #[arg(long, value_name = "DIR", default_value = "results/paper")]
+    out: PathBuf,
+    /// No progress bar and no summary.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 #[derive(Debug, Args)]
@@ -95,6 +124,7 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run(args),
         Command::Validate(args) => validate(&args.files),
         Command::List(args) => list(&args.dir),
+        Command::Reproduce(args) => reproduce(args),
     };
     ExitCode::from(code)
 }
@@ -107,7 +137,7 @@ fn run(args: RunArgs) -> u8 {
         baselines: args.baseline,
     };
     let show = !args.quiet && std::io::stderr().is_terminal();
-    let bar = progress_bar(show);
+    let bar = progress_bar(show, "round");
     let started = WallClock::now();
     let mut on_progress = |p: &Progress| {
         bar.set_length(u64::from(p.rounds));
@@ -157,18 +187,58 @@ fn summary_lines(outcome: &RunOutcome) -> String {
     )
 }
 
-fn progress_bar(show: bool) -> ProgressBar {
+fn progress_bar(show: bool, unit: &str) -> ProgressBar {
     if !show {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
-    let style =
-        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] round {pos}/{len} · {msg}")
-            .expect("valid template")
-            .progress_chars("=> ");
+    let style = ProgressStyle::with_template(&format!(
+        "{{elapsed_precise}} [{{bar:30}}] {unit} {{pos}}/{{len}} · {{msg}}"
+    ))
+    .expect("valid template")
+    .progress_chars("=> ");
     bar.set_style(style);
     bar.enable_steady_tick(Duration::from_millis(200));
     bar
+}
+
+fn reproduce(args: ReproduceArgs) -> u8 {
+    let options = ReproduceOptions {
+        seeds: args.seeds,
+        jobs: args.jobs.map(|j| j as usize),
+        only: args.only,
+        scenarios: args.scenarios,
+        out: args.out,
+    };
+    let bar = progress_bar(!args.quiet && std::io::stderr().is_terminal(), "run");
+    bar.set_message("runs of the paper scenarios");
+    let on_progress = |done: u64, total: u64| {
+        bar.set_length(total);
+        bar.set_position(done);
+    };
+    let result = crate::reproduce::reproduce(&options, &on_progress);
+    bar.finish_and_clear();
+    match result {
+        Ok(outcome) => {
+            if !args.quiet {
+                let count = |v| outcome.rows.iter().filter(|r| r.verdict == v).count();
+                eprintln!(
+                    "{}: {} claims in {:.1} s: {} hold, {} differ, {} cannot be reproduced yet",
+                    outcome.report.display(),
+                    outcome.rows.len(),
+                    outcome.wall_s,
+                    count(Verdict::Holds),
+                    count(Verdict::Differs),
+                    count(Verdict::CannotReproduce)
+                );
+            }
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    }
 }
 
 fn validate(files: &[PathBuf]) -> u8 {

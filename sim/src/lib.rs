@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod node_config;
 pub mod output;
 pub mod radio;
+pub mod reproduce;
 pub mod runner;
 pub mod scenario;
 pub mod summary;

@@ -28,6 +28,7 @@ use crate::energy::EnergyConfig;
 use crate::metrics::window::FINAL_WINDOW_ROUNDS;
 use crate::node_config::NodeConfig;
 use crate::radio::RadioConfig;
+use crate::reproduce::claim::ClaimConfig;
 use crate::validate::{Validate, Validator, Violation};
 
 /// Largest swarm a scenario may declare.
@@ -66,6 +67,10 @@ pub struct Scenario {
     /// Node runtime parameters.
     #[serde(default)]
     pub node: NodeConfig,
+    /// What a paper scenario claims (`scenarios/paper/`; see
+    /// `crate::reproduce`). Absent elsewhere.
+    #[serde(default)]
+    pub claim: Option<ClaimConfig>,
 }
 
 /// `[run]`: how long the simulation runs and how time is sliced.
@@ -199,6 +204,9 @@ impl Validate for Scenario {
         v.section("energy", |v| self.energy.validate(v));
         v.section("dataset", |v| self.dataset.validate(v));
         v.section("node", |v| self.node.validate(v));
+        if let Some(claim) = &self.claim {
+            v.section("claim", |v| claim.validate(v));
+        }
         v.require_between(
             self.node.collect_window_ms < self.run.round_period_ms,
             "node.collect_window_ms",
