@@ -10,6 +10,7 @@
 
 pub mod ar;
 pub mod comparison;
+pub mod fedavg;
 pub mod isolated;
 pub mod reference;
 pub mod solve;

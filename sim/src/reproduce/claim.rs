@@ -49,8 +49,12 @@ pub enum Measure {
     /// The scenario at `[claim] sizes[1]` nodes against `sizes[0]`: it
     /// completes, and its held-out error relative to the smaller run's.
     Scale,
-    /// Model-update bytes per node per simulated day.
+    /// Model-update bytes per node per simulated day, ours and the
+    /// federated baseline's (`crate::baseline::fedavg`) on the same data.
     BytesPerDay,
+    /// Model-update bytes on the air until the held-out error settles
+    /// within 5 % of the central optimum: the federated baseline's over ours.
+    BytesToTarget,
     /// The paper's scripted 500-round entropy through our regime detector,
     /// false transitions with and without hysteresis.
     Hysteresis,
