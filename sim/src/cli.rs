@@ -33,7 +33,7 @@ node-core runtime (Q16.16 fixed point, sans-IO). The same scenario file and seed
 byte-identical results.\n\nScenario keys are documented in docs/scenarios.md; result columns in \
 docs/metrics.md.",
     after_help = "Exit codes: 0 ok, 2 bad input (scenario or arguments), 1 internal failure.\n\
-Examples:\n  raas run scenarios/examples/smoothsine-10.toml\n  raas run scenarios/examples/smoothsine-1000.toml --seed 7 --out /tmp/run\n  raas run scenarios/examples/smoothsine-100.toml --baseline isolated\n  raas validate scenarios/examples/*.toml\n  raas list"
+Examples:\n  raas run scenarios/examples/smoothsine-10.toml\n  raas run scenarios/examples/smoothsine-1000.toml --seed 7 --out /tmp/run\n  raas run scenarios/examples/smoothsine-100.toml --baseline isolated\n  raas validate scenarios/examples/*.toml\n  raas list\n  raas plot results/smoothsine-100/seed-1"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -48,6 +48,8 @@ enum Command {
     Validate(ValidateArgs),
     /// List the scenarios under a directory.
     List(ListArgs),
+    /// Draw PNG and SVG plots from the result files of runs (nothing is rerun).
+    Plot(PlotArgs),
 }
 
 #[derive(Debug, Args)]
@@ -88,6 +90,16 @@ struct ListArgs {
     dir: PathBuf,
 }
 
+#[derive(Debug, Args)]
+struct PlotArgs {
+    /// A run directory (rounds.csv, summary.json) or a directory of runs of
+    /// one scenario (seed-*/), drawn as a mean with a min–max band.
+    input: PathBuf,
+    /// Where to write the plots [default: INPUT].
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+}
+
 /// Parses the command line and runs it; returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -95,6 +107,7 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run(args),
         Command::Validate(args) => validate(&args.files),
         Command::List(args) => list(&args.dir),
+        Command::Plot(args) => plot(&args),
     };
     ExitCode::from(code)
 }
@@ -169,6 +182,21 @@ fn progress_bar(show: bool) -> ProgressBar {
     bar.set_style(style);
     bar.enable_steady_tick(Duration::from_millis(200));
     bar
+}
+
+fn plot(args: &PlotArgs) -> u8 {
+    match crate::plot::plot_dir(&args.input, args.out.as_deref()) {
+        Ok(files) => {
+            for file in files {
+                println!("{}", file.display());
+            }
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    }
 }
 
 fn validate(files: &[PathBuf]) -> u8 {
