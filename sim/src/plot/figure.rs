@@ -24,6 +24,9 @@ pub struct Curve {
     pub label: String,
     /// Line colour (the band is the same colour, translucent).
     pub color: RGBColor,
+    /// Line width in pixels ([`Curve::WIDTH`]; wider for a curve drawn
+    /// under another that may coincide with it).
+    pub width: u32,
     /// One series per seed.
     pub seeds: Vec<Vec<(f64, f64)>>,
 }
@@ -69,6 +72,9 @@ pub struct Aggregate {
 }
 
 impl Curve {
+    /// The usual line width.
+    pub const WIDTH: u32 = 3;
+
     /// The mean and min–max band over seeds at every `x` where at least
     /// one seed has a number, in increasing `x`.
     pub fn aggregate(&self) -> Aggregate {
@@ -115,8 +121,10 @@ impl Curve {
 
 impl Figure {
     /// The x range covered by the curves, and the y range from 0 (or the
-    /// lowest value, if negative) to a little above the highest value of
-    /// curves and lines; a degenerate range is widened so an axis exists.
+    /// lowest value, if negative) to the highest value of curves and lines,
+    /// padded a little on both sides so that a curve along 0 or along the
+    /// top is not hidden by the frame; a degenerate range is widened so an
+    /// axis exists.
     pub fn ranges(&self) -> ((f64, f64), (f64, f64)) {
         let xs = self
             .curves
@@ -133,7 +141,9 @@ impl Figure {
         let (y0, y1) = min_max(ys).unwrap_or((0.0, 1.0));
         let x1 = if x1 > x0 { x1 } else { x0 + 1.0 };
         let y0 = y0.min(0.0);
-        let y1 = if y1 > y0 { y1 + 0.06 * (y1 - y0) } else { y0 + 1.0 };
+        let y1 = if y1 > y0 { y1 } else { y0 + 1.0 };
+        let pad = 0.03 * (y1 - y0);
+        let (y0, y1) = (y0 - pad, y1 + 2.0 * pad);
         ((x0, x1), (y0, y1))
     }
 }
@@ -153,6 +163,7 @@ mod tests {
         Curve {
             label: "swarm".into(),
             color: RGBColor(0, 0, 0),
+            width: Curve::WIDTH,
             seeds,
         }
     }
@@ -195,7 +206,7 @@ mod tests {
         };
         let ((x0, x1), (y0, y1)) = f.ranges();
         assert_eq!((x0, x1), (1.0, 5.0));
-        assert_eq!(y0, 0.0);
-        assert!(y1 > 10.0);
+        assert!(y0 < 0.0 && y0 > -0.5, "{y0}");
+        assert!(y1 > 10.0 && y1 < 11.0, "{y1}");
     }
 }

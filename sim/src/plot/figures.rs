@@ -36,7 +36,10 @@ pub fn baseline_label(name: &str) -> String {
     BASELINE_LABELS
         .iter()
         .find(|(n, _)| *n == name)
-        .map_or_else(|| format!("baseline {name}"), |(_, label)| label.to_string())
+        .map_or_else(
+            || format!("baseline {name}"),
+            |(_, label)| label.to_string(),
+        )
 }
 
 /// Which rows a curve reads: the main run, or one of its baselines.
@@ -113,6 +116,7 @@ fn curve(
     Ok((!seeds.is_empty()).then_some(Curve {
         label,
         color,
+        width: Curve::WIDTH,
         seeds,
     }))
 }
@@ -122,7 +126,12 @@ fn curve(
 /// `comparison.metric`).
 pub fn learning_metric(runs: &[Run]) -> Result<&'static str, PlotError> {
     for run in runs {
-        if !run.rounds.floats("rmse_heldout")?.iter().any(|v| v.is_finite()) {
+        if !run
+            .rounds
+            .floats("rmse_heldout")?
+            .iter()
+            .any(|v| v.is_finite())
+        {
             return Ok("rmse_online");
         }
     }
@@ -155,7 +164,13 @@ pub fn learning_curve(runs: &[Run]) -> Result<Figure, PlotError> {
     let references: Vec<ReferenceLines> = runs
         .iter()
         .filter_map(|r| r.references)
-        .map(|(heldout, online)| if metric == "rmse_heldout" { heldout } else { online })
+        .map(|(heldout, online)| {
+            if metric == "rmse_heldout" {
+                heldout
+            } else {
+                online
+            }
+        })
         .collect();
     let mut hlines = Vec::new();
     if !references.is_empty() {
@@ -217,9 +232,14 @@ pub fn consensus(runs: &[Run]) -> Result<Figure, PlotError> {
     for (i, (label, source)) in learning_sources(runs).into_iter().enumerate().skip(1) {
         let color = PALETTE[i % PALETTE.len()];
         let label = format!("{label}: mean distance");
-        if let Some(c) = curve(runs, label, color, &source, &["consensus_distance"], |_, v| {
-            v[0]
-        })? {
+        if let Some(c) = curve(
+            runs,
+            label,
+            color,
+            &source,
+            &["consensus_distance"],
+            |_, v| v[0],
+        )? {
             curves.push(c);
         }
     }
@@ -241,15 +261,23 @@ pub fn consensus(runs: &[Run]) -> Result<Figure, PlotError> {
 /// Honest nodes in each regime at the end of every round (the swarm).
 pub fn regimes(runs: &[Run]) -> Result<Figure, PlotError> {
     let mut curves = Vec::new();
+    // Often two counts coincide (0 prestorm, 0 storm): each is drawn
+    // narrower than the one under it, so both stay visible.
     let regimes = [
-        ("calm", RGBColor(44, 160, 44)),
-        ("prestorm", RGBColor(230, 115, 0)),
-        ("storm", RGBColor(200, 30, 30)),
+        ("calm", RGBColor(44, 160, 44), 7),
+        ("prestorm", RGBColor(230, 115, 0), 5),
+        ("storm", RGBColor(200, 30, 30), 2),
     ];
-    for (column, color) in regimes {
-        if let Some(c) = curve(runs, column.into(), color, &Source::Swarm, &[column], |_, v| {
-            v[0]
-        })? {
+    for (column, color, width) in regimes {
+        if let Some(mut c) = curve(
+            runs,
+            column.into(),
+            color,
+            &Source::Swarm,
+            &[column],
+            |_, v| v[0],
+        )? {
+            c.width = width;
             curves.push(c);
         }
     }

@@ -87,12 +87,13 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, figure: &Figure) -> R
         .label_style((FONT, 18))
         .x_label_formatter(&|x| tick(*x))
         .y_label_formatter(&|y| tick(*y))
-        .light_line_style(RGBColor(235, 235, 235))
-        .bold_line_style(RGBColor(205, 205, 205))
+        .light_line_style(WHITE)
+        .bold_line_style(RGBColor(215, 215, 215))
         .draw()
         .map_err(err)?;
 
-    // Bands first, so every line is drawn over every band.
+    // Bands first, then the reference lines, then the curves over them (a
+    // curve that reaches a reference stays visible).
     for curve in &figure.curves {
         let aggregate = curve.aggregate();
         let Some(band) = aggregate.band else { continue };
@@ -108,15 +109,6 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, figure: &Figure) -> R
             .label(curve.labels().1)
             .legend(move |(x, y)| Rectangle::new([(x, y - 7), (x + 24, y + 7)], fill));
     }
-    for curve in &figure.curves {
-        let aggregate = curve.aggregate();
-        let style = curve.color.stroke_width(3);
-        chart
-            .draw_series(LineSeries::new(aggregate.mean, style))
-            .map_err(err)?
-            .label(curve.labels().0)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], style));
-    }
     for line in figure.hlines.iter().filter(|h| h.y.is_finite()) {
         let style = line.color.stroke_width(2);
         chart
@@ -128,6 +120,15 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, figure: &Figure) -> R
             ))
             .map_err(err)?
             .label(line.label.as_str())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], style));
+    }
+    for curve in &figure.curves {
+        let aggregate = curve.aggregate();
+        let style = curve.color.stroke_width(curve.width);
+        chart
+            .draw_series(LineSeries::new(aggregate.mean, style))
+            .map_err(err)?
+            .label(curve.labels().0)
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], style));
     }
     let position = match figure.legend {

@@ -96,8 +96,10 @@ impl Run {
 }
 
 fn dir_name(dir: &Path) -> String {
-    dir.file_name()
-        .map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into_owned())
+    dir.file_name().map_or_else(
+        || dir.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }
 
 fn reference_lines(file: &Path, figures: &Value) -> Result<ReferenceLines, PlotError> {
@@ -131,7 +133,9 @@ fn listed_baselines(file: &Path, summary: &Value) -> Result<Vec<String>, PlotErr
 fn present_baselines(dir: &Path) -> Result<Vec<String>, PlotError> {
     let mut names = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(|e| PlotError::Read(dir.to_path_buf(), e))? {
-        let path = entry.map_err(|e| PlotError::Read(dir.to_path_buf(), e))?.path();
+        let path = entry
+            .map_err(|e| PlotError::Read(dir.to_path_buf(), e))?
+            .path();
         let name = dir_name(&path);
         if let Some(baseline) = name.strip_prefix("baseline-")
             && path.join("rounds.csv").is_file()
@@ -157,7 +161,9 @@ pub fn find_runs(path: &Path) -> Result<Vec<PathBuf>, PlotError> {
     }
     let mut seeds = Vec::new();
     for entry in std::fs::read_dir(path).map_err(|e| PlotError::Read(path.to_path_buf(), e))? {
-        let dir = entry.map_err(|e| PlotError::Read(path.to_path_buf(), e))?.path();
+        let dir = entry
+            .map_err(|e| PlotError::Read(path.to_path_buf(), e))?
+            .path();
         let name = dir_name(&dir);
         if let Some(seed) = name.strip_prefix("seed-")
             && dir.join("rounds.csv").is_file()

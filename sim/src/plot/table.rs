@@ -136,7 +136,10 @@ mod tests {
         assert!(matches!(parse("a,b\n"), Err(PlotError::Empty(_))));
         let t = parse("a\nx\n").unwrap();
         let e = t.floats("a").unwrap_err().to_string();
-        assert!(e.contains("t.csv") && e.contains("row 1") && e.contains("`a`"), "{e}");
+        assert!(
+            e.contains("t.csv") && e.contains("row 1") && e.contains("`a`"),
+            "{e}"
+        );
         let e = t.floats("zz").unwrap_err().to_string();
         assert_eq!(e, "t.csv: no column `zz`");
     }
