@@ -92,12 +92,21 @@ struct ListArgs {
 
 #[derive(Debug, Args)]
 struct PlotArgs {
-    /// A run directory (rounds.csv, summary.json) or a directory of runs of
-    /// one scenario (seed-*/), drawn as a mean with a min–max band.
+    /// A run directory (rounds.csv, summary.json), a directory of runs of
+    /// one scenario (seed-*/), drawn as a mean with a min–max band, or a
+    /// sweep CSV (with --x).
     input: PathBuf,
-    /// Where to write the plots [default: INPUT].
+    /// Where to write the plots [default: INPUT, or the sweep CSV's
+    /// directory].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Sweep CSV: the parameter column (dotted key path) on the x axis.
+    #[arg(long, value_name = "KEY")]
+    x: Option<String>,
+    /// Sweep CSV: a figure column to plot against --x (repeatable)
+    /// [default: rmse_heldout].
+    #[arg(long, value_name = "COL")]
+    metric: Vec<String>,
 }
 
 /// Parses the command line and runs it; returns the process exit code.
@@ -185,7 +194,12 @@ fn progress_bar(show: bool) -> ProgressBar {
 }
 
 fn plot(args: &PlotArgs) -> u8 {
-    match crate::plot::plot_dir(&args.input, args.out.as_deref()) {
+    match crate::plot::plot_input(
+        &args.input,
+        args.out.as_deref(),
+        args.x.as_deref(),
+        &args.metric,
+    ) {
         Ok(files) => {
             for file in files {
                 println!("{}", file.display());

@@ -248,3 +248,44 @@ fn an_unwritable_output_exits_1() {
     assert!(matches!(e, PlotError::Write(..)), "{e}");
     assert_eq!(e.exit_code(), 1);
 }
+
+#[test]
+fn a_sweep_csv_gives_metric_against_parameter() {
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = "radio.loss_probability,seed,rmse_heldout,gain_over_isolated_pct\n\
+               0.0,1,0.06,5\n0.0,2,0.07,4\n0.5,1,0.08,2\n0.5,2,0.09,1\n";
+    std::fs::write(tmp.path().join("sweep.csv"), csv).unwrap();
+    let r = raas_in(
+        tmp.path(),
+        [
+            "plot",
+            "sweep.csv",
+            "--x",
+            "radio.loss_probability",
+            "--metric",
+            "rmse_heldout",
+            "--metric",
+            "gain_over_isolated_pct",
+        ],
+    );
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_eq!(r.stdout.lines().count(), 4, "{}", r.stdout);
+    let stem = "sweep-gain_over_isolated_pct-vs-radio_loss_probability";
+    let png = read(&tmp.path().join(format!("{stem}.png")));
+    assert_eq!(png_size(&png), (WIDTH, HEIGHT));
+    let text = svg(tmp.path(), stem);
+    assert!(text.contains("gain_over_isolated_pct, min–max over 2 seeds"));
+    assert!(text.contains("\nradio.loss_probability\n"), "x label");
+
+    // Without --x a file is refused; a missing column is named.
+    let r = raas_in(tmp.path(), ["plot", "sweep.csv"]);
+    assert_eq!(r.code, Some(2));
+    assert!(r.stderr.contains("--x"), "{}", r.stderr);
+    let r = raas_in(tmp.path(), ["plot", "sweep.csv", "--x", "radio.mtu_bytes"]);
+    assert_eq!(r.code, Some(2));
+    assert!(
+        r.stderr.contains("sweep.csv: no column `radio.mtu_bytes`"),
+        "{}",
+        r.stderr
+    );
+}

@@ -8,6 +8,9 @@
 //! as `.png` and `.svg`, next to the data (or into another directory), each
 //! written atomically. The same files give byte-identical plots.
 //!
+//! Or a sweep CSV (one row per run): a metric against a parameter column,
+//! see [`sweep`].
+//!
 //! One concept per file: [`table`] reads CSV columns by name, [`run`] a
 //! run's files, [`figures`] turns runs into [`figure::Figure`]s (what is
 //! drawn), [`render`] draws them, [`error`] says what went wrong.
@@ -17,6 +20,7 @@ pub mod figure;
 pub mod figures;
 pub mod render;
 pub mod run;
+pub mod sweep;
 pub mod table;
 
 use std::path::{Path, PathBuf};
@@ -25,6 +29,56 @@ use crate::output;
 pub use error::PlotError;
 use figure::Figure;
 use run::Run;
+
+/// The metric a sweep plot shows when none is named.
+pub const DEFAULT_SWEEP_METRIC: &str = "rmse_heldout";
+
+/// What `raas plot` was asked: `input` is a run directory, a directory of
+/// runs, or (with `x`) a sweep CSV; `metrics` are the sweep's y columns
+/// (default [`DEFAULT_SWEEP_METRIC`]).
+pub fn plot_input(
+    input: &Path,
+    out: Option<&Path>,
+    x: Option<&str>,
+    metrics: &[String],
+) -> Result<Vec<PathBuf>, PlotError> {
+    let is_file = input.is_file();
+    match (is_file, x) {
+        (true, Some(x)) => {
+            let default = [DEFAULT_SWEEP_METRIC.to_string()];
+            let metrics = if metrics.is_empty() {
+                &default[..]
+            } else {
+                metrics
+            };
+            let dir = input.parent().filter(|p| !p.as_os_str().is_empty());
+            plot_sweep(input, x, metrics, out.or(dir).unwrap_or(Path::new(".")))
+        }
+        (true, None) => Err(PlotError::Usage(format!(
+            "{} is a file: to plot a sweep CSV name its parameter column with --x KEY;              to plot a run give its directory",
+            input.display()
+        ))),
+        (false, Some(_)) => Err(PlotError::Usage(
+            "--x and --metric are for a sweep CSV, not a run directory".into(),
+        )),
+        (false, None) if !metrics.is_empty() => Err(PlotError::Usage(
+            "--metric is for a sweep CSV, not a run directory".into(),
+        )),
+        (false, None) => plot_dir(input, out),
+    }
+}
+
+/// Plots each of `metrics` against column `x` of the sweep CSV `csv` into
+/// `out` (`sweep-<metric>-vs-<x>.png`/`.svg`); returns the files written.
+pub fn plot_sweep(
+    csv: &Path,
+    x: &str,
+    metrics: &[String],
+    out: &Path,
+) -> Result<Vec<PathBuf>, PlotError> {
+    let table = sweep::read(csv)?;
+    write_figures(&sweep::figures(&table, x, metrics)?, out)
+}
 
 /// Plots the run(s) of `input` (a run directory or a directory of
 /// `seed-*/` runs) into `out`, by default `input` itself; returns the

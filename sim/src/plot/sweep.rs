@@ -23,7 +23,11 @@ use super::table::Table;
 pub fn figures(table: &Table, x: &str, metrics: &[String]) -> Result<Vec<Figure>, PlotError> {
     let xs = table.floats(x)?;
     let seeds: Vec<String> = if table.has("seed") {
-        table.text("seed")?.into_iter().map(str::to_string).collect()
+        table
+            .text("seed")?
+            .into_iter()
+            .map(str::to_string)
+            .collect()
     } else {
         vec![String::new(); table.len()]
     };
