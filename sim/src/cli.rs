@@ -35,7 +35,7 @@ node-core runtime (Q16.16 fixed point, sans-IO). The same scenario file and seed
 byte-identical results.\n\nScenario keys are documented in docs/scenarios.md; result columns in \
 docs/metrics.md.",
     after_help = "Exit codes: 0 ok, 2 bad input (scenario or arguments), 1 internal failure.\n\
-Examples:\n  raas run scenarios/examples/smoothsine-10.toml\n  raas run scenarios/examples/smoothsine-1000.toml --seed 7 --out /tmp/run\n  raas run scenarios/examples/smoothsine-100.toml --baseline isolated\n  raas validate scenarios/examples/*.toml\n  raas list"
+Examples:\n  raas run scenarios/examples/smoothsine-10.toml\n  raas run scenarios/examples/smoothsine-1000.toml --seed 7 --out /tmp/run\n  raas run scenarios/examples/smoothsine-100.toml --baseline isolated\n  raas validate scenarios/examples/*.toml\n  raas list\n  raas plot results/smoothsine-100/seed-1"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -54,6 +54,8 @@ enum Command {
     /// results/paper/REPRODUCTION.md (claim, paper value, measurements,
     /// verdict, reason).
     Reproduce(ReproduceArgs),
+    /// Draw PNG and SVG plots from the result files of runs (nothing is rerun).
+    Plot(PlotArgs),
 }
 
 #[derive(Debug, Args)]
@@ -117,6 +119,25 @@ struct ListArgs {
     dir: PathBuf,
 }
 
+#[derive(Debug, Args)]
+struct PlotArgs {
+    /// A run directory (rounds.csv, summary.json), a directory of runs of
+    /// one scenario (seed-*/), drawn as a mean with a min–max band, or a
+    /// sweep CSV (with --x).
+    input: PathBuf,
+    /// Where to write the plots [default: INPUT, or the sweep CSV's
+    /// directory].
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Sweep CSV: the parameter column (dotted key path) on the x axis.
+    #[arg(long, value_name = "KEY")]
+    x: Option<String>,
+    /// Sweep CSV: a figure column to plot against --x (repeatable)
+    /// [default: rmse_heldout].
+    #[arg(long, value_name = "COL")]
+    metric: Vec<String>,
+}
+
 /// Parses the command line and runs it; returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -125,6 +146,7 @@ pub fn main() -> ExitCode {
         Command::Validate(args) => validate(&args.files),
         Command::List(args) => list(&args.dir),
         Command::Reproduce(args) => reproduce(args),
+        Command::Plot(args) => plot(&args),
     };
     ExitCode::from(code)
 }
@@ -231,6 +253,26 @@ fn reproduce(args: ReproduceArgs) -> u8 {
                     count(Verdict::Differs),
                     count(Verdict::CannotReproduce)
                 );
+            }
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+fn plot(args: &PlotArgs) -> u8 {
+    match crate::plot::plot_input(
+        &args.input,
+        args.out.as_deref(),
+        args.x.as_deref(),
+        &args.metric,
+    ) {
+        Ok(files) => {
+            for file in files {
+                println!("{}", file.display());
             }
             0
         }

@@ -21,6 +21,7 @@ pub mod inflight;
 pub mod metrics;
 pub mod node_config;
 pub mod output;
+pub mod plot;
 pub mod radio;
 pub mod reproduce;
 pub mod runner;
