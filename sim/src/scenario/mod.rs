@@ -325,10 +325,20 @@ fn attribute(
     let problems = problems
         .into_iter()
         .map(|p| {
+            let span = p.key.as_deref().and_then(|k| locate::span_of(doc, k));
+            // A key the override wrote, or, for a key the file does not
+            // write (a default) in a rule between two keys, the override
+            // of the other key the message names.
             let by = p
                 .key
                 .as_deref()
-                .and_then(|k| overrides.iter().rev().find(|o| o.covers(k)));
+                .and_then(|k| overrides.iter().rev().find(|o| o.covers(k)))
+                .or_else(|| {
+                    let names = |o: &&Override| p.message.contains(&format!("`{}`", o.key));
+                    span.is_none()
+                        .then(|| overrides.iter().rev().find(names))
+                        .flatten()
+                });
             if let Some(o) = by {
                 return Problem::Set {
                     arg: o.arg.clone(),
@@ -336,11 +346,7 @@ fn attribute(
                     message: p.message,
                 };
             }
-            let offset = p
-                .key
-                .as_deref()
-                .and_then(|k| locate::span_of(doc, k))
-                .map_or(0, |s| s.start);
+            let offset = span.map_or(0, |s| s.start);
             let (line, column) = locate::line_column(text, offset);
             Problem::File(Located {
                 line,
