@@ -132,6 +132,9 @@ fn run_seeds(path: &Path, out: &Path, seeds: u64) -> Result<Vec<Run>, String> {
                 seed: Some(seed),
                 out: Some(dir.clone()),
                 baselines: vec![Baseline::Isolated],
+                // This example owns results/learning/ and regenerates it
+                // after the example scenarios change.
+                force: true,
                 ..RunOptions::default()
             };
             runner::run_file(path, &options, &mut |_| {}).map_err(|e| e.to_string())?;

@@ -10,13 +10,13 @@ use node_core::aggregate::{
 };
 use node_core::node::AggregationConfig as CoreAggregation;
 use node_core::reputation::{self, InfluenceCap, ReputationConfig as CoreReputation, UpdateRule};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::fixed::from_f64;
 use crate::validate::{Validate, Validator};
 
 /// The aggregation rule.
-#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum RuleKind {
     /// Plain mean.
@@ -40,7 +40,7 @@ pub enum RuleKind {
 }
 
 /// The influence cap of the reputation-weighted rules.
-#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum CapKind {
     /// share ≤ 0.8·rep³ (the README's rule as a share cap; default).
@@ -55,7 +55,7 @@ pub enum CapKind {
 }
 
 /// When the adaptive aggregator counts the swarm as mature.
-#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum MaturityKind {
     /// After `mature_rounds` rounds whose aggregate moved ≤ `converge_epsilon`.
@@ -66,7 +66,7 @@ pub enum MaturityKind {
 }
 
 /// `[node.aggregation]` keys.
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct AggregationConfig {
     /// The rule.
@@ -185,7 +185,7 @@ impl Validate for AggregationConfig {
 }
 
 /// The reputation update rule.
-#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum ReputationRuleKind {
     /// R ← (1−γ)R + γ·PeerEval (the paper's §III-E; default).
@@ -196,7 +196,7 @@ pub enum ReputationRuleKind {
 }
 
 /// `[node.reputation]` keys.
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct ReputationConfig {
     /// Update rule.

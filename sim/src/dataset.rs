@@ -29,7 +29,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use node_core::q::Q;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::validate::{Validate, Validator, Violation};
 use noise::NoiseScale;
@@ -38,7 +38,7 @@ use storm::{Storm, StormConfig};
 use ucr::{UcrConfig, UcrError, UcrStreams, UcrTable};
 
 /// The `[dataset]` section, tagged by `kind`.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum DatasetConfig {
     /// `kind = "smooth_sine"`: synthetic per-node sines.

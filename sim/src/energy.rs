@@ -21,7 +21,7 @@ use std::fmt;
 
 use node_core::q::Q;
 use node_core::runtime::NodeId;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::validate::{Validate, Validator, Violation};
 use harvest::{Harvest, HarvestConfig, MAX_POWER_MW, energy_uj, mw_to_nw};
@@ -30,7 +30,7 @@ use harvest::{Harvest, HarvestConfig, MAX_POWER_MW, energy_uj, mw_to_nw};
 pub const MAX_CAPACITY_J: f64 = 1e12;
 
 /// The `[energy]` section of a scenario.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EnergyConfig {
     /// Pool capacity per node, J. Default 23 760 (PAPER `B_cap`).

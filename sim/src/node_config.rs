@@ -15,7 +15,7 @@ use node_core::regime::{Confirmations, DetectorConfig, EntropyConfig, Escalation
 use node_core::reputation::ReputationConfig as CoreReputation;
 use node_core::time::Duration;
 use node_core::wire::update::Encoding;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::aggregation_config::{AggregationConfig, ReputationConfig};
 use crate::fixed::{from_f64, to_f64};
@@ -24,7 +24,7 @@ use crate::validate::{Validate, Validator};
 use crate::world::NodeInit;
 
 /// How initial weights are chosen.
-#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum InitialWeightsKind {
     /// All zero.
@@ -37,7 +37,7 @@ pub enum InitialWeightsKind {
 }
 
 /// How the Storm regime is left.
-#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum StormExitKind {
     /// By indication and the confirmation table (seed code; default).
@@ -48,7 +48,7 @@ pub enum StormExitKind {
 }
 
 /// How the regime detector escalates out of Calm.
-#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum EscalationKind {
     /// Calm → PreStorm → Storm, the paper's stated order (default).
@@ -59,7 +59,7 @@ pub enum EscalationKind {
 }
 
 /// Broadcast gate (`node_core::gossip`).
-#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum GateKind {
     /// Accumulated utility `H·R` against the cost `gossip_cost / battery`
@@ -73,7 +73,7 @@ pub enum GateKind {
 }
 
 /// What a Storm node's gate does.
-#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum StormGossipKind {
     /// Broadcast every round (the paper's text; default).
@@ -84,7 +84,7 @@ pub enum StormGossipKind {
 }
 
 /// Encoding of model words on the air.
-#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum EncodingKind {
     /// 4 bytes per Q16.16 word (default).
@@ -107,7 +107,7 @@ impl EncodingKind {
 }
 
 /// `[node]` keys. See `docs/scenarios.md`.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct NodeConfig {
     /// A named set of keys applied beneath the file's own

@@ -80,6 +80,60 @@ pub fn write_bytes_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     write_atomically(path, |w| w.write_all(bytes))
 }
 
+/// Checks, without creating anything, that `dir` can hold result files:
+/// it is a writable directory, or it does not exist and its nearest
+/// existing ancestor is a writable directory. Returns what is wrong.
+///
+/// Writability is probed by creating and removing a file shaped like a
+/// temporary of [`write_atomically`] (so a killed probe is cleaned up like
+/// one).
+pub fn check_output_dir(dir: &Path) -> Result<(), String> {
+    if dir.exists() {
+        if !dir.is_dir() {
+            return Err("exists and is not a directory (--out must name a directory)".into());
+        }
+        return probe(dir).map_err(|e| format!("is a directory that cannot be written: {e}"));
+    }
+    let ancestor = dir
+        .ancestors()
+        .skip(1)
+        .map(|a| {
+            if a.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                a
+            }
+        })
+        .find(|a| a.exists() || a.symlink_metadata().is_ok())
+        .unwrap_or(Path::new("."));
+    if !ancestor.is_dir() {
+        return Err(format!(
+            "cannot be created: {} is not a directory",
+            ancestor.display()
+        ));
+    }
+    probe(ancestor).map_err(|e| {
+        format!(
+            "cannot be created: cannot write into {}: {e}",
+            ancestor.display()
+        )
+    })
+}
+
+/// Creates and removes a uniquely named file in `dir`: unique per process
+/// and per call, so parallel runs of one process (sweeps, reproduce) can
+/// probe the same directory at once.
+fn probe(dir: &Path) -> io::Result<()> {
+    static PROBES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = PROBES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = dir.join(format!(".write-probe.tmp-{}-{n}", std::process::id()));
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)?;
+    fs::remove_file(&path)
+}
+
 /// The directory of one run: `<results>/<scenario name>/seed-<seed>/`, or
 /// the directory the user gave with `--out`.
 pub fn run_dir(results_root: &Path, scenario_name: &str, seed: u64) -> PathBuf {
@@ -139,6 +193,25 @@ mod tests {
             .collect();
         names.sort();
         assert_eq!(names, [".hidden", "notes.tmp-1", "rounds.csv"]);
+    }
+
+    #[test]
+    fn output_dir_checks_create_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("file");
+        fs::write(&file, b"x").unwrap();
+        assert!(check_output_dir(tmp.path()).is_ok());
+        assert!(check_output_dir(&tmp.path().join("a/b/c")).is_ok());
+        let e = check_output_dir(&file).unwrap_err();
+        assert!(e.contains("not a directory"), "{e}");
+        let e = check_output_dir(&file.join("run/deeper")).unwrap_err();
+        assert!(e.contains(&file.display().to_string()), "{e}");
+        let mut names: Vec<_> = fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["file"]);
     }
 
     #[test]

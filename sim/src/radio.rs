@@ -22,7 +22,7 @@ use std::fmt;
 use node_core::rng::{Purpose, below, chance, stream};
 use node_core::runtime::{Destination, FrameKind, NodeId};
 use rand_chacha::ChaCha8Rng;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::validate::{Validate, Validator};
 use counters::{Counters, NodeCounters, RadioTotals};
@@ -36,7 +36,7 @@ pub const MAX_LATENCY_US: u64 = 3_600_000_000;
 pub const MAX_MTU_BYTES: u32 = 65_535;
 
 /// The `[radio]` section of a scenario.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RadioConfig {
     /// Topology kind. Default `full_mesh`.

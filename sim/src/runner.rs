@@ -1,9 +1,14 @@
-//! One scenario run, from file to result files: load → build → simulate
-//! (the main run, its baselines and the references, in parallel) → write
-//! `rounds.csv`, `summary.json` and `timing.json`, and each baseline's
-//! `rounds.csv` and `summary.json` under `baseline-<name>/`.
+//! One scenario run, from file to result files: load (applying `--set`
+//! overrides) → check the output directory → build → simulate (the main
+//! run, its baselines and the references, in parallel) → write
+//! `scenario.toml` (the resolved scenario), `rounds.csv`, `summary.json`
+//! and `timing.json`, and each baseline's `scenario.toml`, `rounds.csv` and
+//! `summary.json` under `baseline-<name>/`.
 //!
-//! The run directory is created only once the scenario has been loaded and
+//! The output directory is checked before anything runs: it must be (or be
+//! creatable as) a writable directory, and it must not hold the results of
+//! a different run (another scenario hash, seed or overrides) unless
+//! `force` is set. It is created only once the scenario has been loaded and
 //! the worlds built, so bad input never leaves a directory behind; each file
 //! is written atomically (see `output`). `summary.json` holds only results
 //! that are a function of (scenario, seed, baselines), so it is
@@ -27,7 +32,7 @@ use crate::baseline::reference::{self, References};
 use crate::metrics::RoundRow;
 use crate::metrics::window::FinalWindow;
 use crate::output;
-use crate::scenario::{Scenario, ScenarioError};
+use crate::scenario::{Override, Scenario, ScenarioError};
 use crate::summary::{self, Context, HeldOutInfo, Identity, Summary};
 use crate::world::{NodeInit, Progress, RunData, World, WorldError};
 use node_core::node::Node;
@@ -45,6 +50,10 @@ pub struct RunOptions {
     pub results_root: PathBuf,
     /// Baselines to run besides the scenario's own `run.baselines`.
     pub baselines: Vec<Baseline>,
+    /// `--set key=value` overrides, applied in order.
+    pub overrides: Vec<Override>,
+    /// Overwrite the results of a different run in the output directory.
+    pub force: bool,
 }
 
 /// What a finished run produced.
@@ -79,6 +88,21 @@ pub enum RunError {
     World(PathBuf, WorldError),
     /// The same, in a baseline run.
     Baseline(PathBuf, Baseline, WorldError),
+    /// The output directory cannot hold results (exit 2): a file, under a
+    /// file, or not writable.
+    Out(PathBuf, String),
+    /// The output directory holds the results of a different run and
+    /// `force` is not set (exit 2).
+    Occupied {
+        /// The output directory.
+        dir: PathBuf,
+        /// The run whose results are there.
+        there: String,
+        /// This run.
+        this: String,
+    },
+    /// The resolved scenario could not be written as TOML (exit 1).
+    Resolve(PathBuf, toml::ser::Error),
     /// Writing results failed (exit 1).
     Io(PathBuf, std::io::Error),
 }
@@ -91,7 +115,8 @@ impl RunError {
             RunError::World(_, WorldError::Runtime(_)) => 1,
             RunError::Baseline(_, _, WorldError::Runtime(_)) => 1,
             RunError::World(..) | RunError::Baseline(..) => 2,
-            RunError::Io(..) => 1,
+            RunError::Out(..) | RunError::Occupied { .. } => 2,
+            RunError::Resolve(..) | RunError::Io(..) => 1,
         }
     }
 }
@@ -103,6 +128,22 @@ impl fmt::Display for RunError {
             RunError::World(path, e) => write!(f, "{}: {e}", path.display()),
             RunError::Baseline(path, baseline, e) => {
                 write!(f, "{}: baseline {baseline}: {e}", path.display())
+            }
+            RunError::Out(dir, problem) => {
+                write!(f, "output directory {}: {problem}", dir.display())
+            }
+            RunError::Occupied { dir, there, this } => write!(
+                f,
+                "output directory {} holds the results of a different run ({there}); \
+                 this run is {this}. Pass --force to overwrite them, or choose another --out",
+                dir.display()
+            ),
+            RunError::Resolve(path, e) => {
+                write!(
+                    f,
+                    "{}: cannot write the resolved scenario: {e}",
+                    path.display()
+                )
             }
             RunError::Io(path, e) => write!(f, "{}: cannot write results: {e}", path.display()),
         }
@@ -173,9 +214,31 @@ pub fn run_file_with<R: Runtime + Send>(
             source,
         })
     })?;
-    let scenario = Scenario::parse(path, &text).map_err(RunError::Scenario)?;
+    let scenario =
+        Scenario::parse_with(path, &text, &options.overrides).map_err(RunError::Scenario)?;
     let seed = options.seed.unwrap_or(scenario.seed);
     let baselines = isolated::merge(&scenario.run.baselines, &options.baselines);
+    let dir = options
+        .out
+        .clone()
+        .unwrap_or_else(|| output::run_dir(&options.results_root, &scenario.name, seed));
+    let overrides: Vec<String> = options.overrides.iter().map(|o| o.arg.clone()).collect();
+    let identity = Identity {
+        scenario: &scenario,
+        scenario_hash: scenario_hash(&text, &overrides),
+        overrides,
+        seed,
+        seed_source: if options.seed.is_some() {
+            "--seed"
+        } else {
+            "scenario"
+        },
+        runtime,
+    };
+    output::check_output_dir(&dir).map_err(|problem| RunError::Out(dir.clone(), problem))?;
+    let previous = check_occupant(&dir, &identity, options.force)?;
+    let resolved = resolved_toml(&scenario, &identity, None)
+        .map_err(|e| RunError::Resolve(path.to_path_buf(), e))?;
     let world_error = |e| RunError::World(path.to_path_buf(), e);
     let mut main =
         World::new(&scenario, seed, |init| make(&scenario, init)).map_err(world_error)?;
@@ -187,29 +250,21 @@ pub fn run_file_with<R: Runtime + Send>(
             .map_err(|e| RunError::Baseline(path.to_path_buf(), baseline, e))?;
         others.push((baseline, world));
     }
+    let mut resolved_baselines = Vec::with_capacity(others.len());
+    for &baseline in &baselines {
+        let variant = baseline.scenario(&scenario);
+        let text = resolved_toml(&variant, &identity, Some(baseline))
+            .map_err(|e| RunError::Resolve(path.to_path_buf(), e))?;
+        resolved_baselines.push(text);
+    }
     let (references, wall) = simulate(path, &scenario, &mut main, &mut others, progress)?;
-    let dir = options
-        .out
-        .clone()
-        .unwrap_or_else(|| output::run_dir(&options.results_root, &scenario.name, seed));
-    let identity = Identity {
-        scenario: &scenario,
-        scenario_hash: format!("fnv1a64:{:016x}", fnv1a64(text.as_bytes())),
-        seed,
-        seed_source: if options.seed.is_some() {
-            "--seed"
-        } else {
-            "scenario"
-        },
-        runtime,
-    };
     let heldout = HeldOutInfo::of(main.data());
     let context = Context {
         identity: &identity,
         heldout: &heldout,
         references: &references,
     };
-    for (baseline, world) in &others {
+    for ((baseline, world), resolved) in others.iter().zip(&resolved_baselines) {
         let summary = summary::summarize(
             context,
             world.rows(),
@@ -218,7 +273,12 @@ pub fn run_file_with<R: Runtime + Send>(
             &[],
             None,
         );
-        write_rows_and_summary(&dir.join(baseline.dir_name()), world.rows(), &summary)?;
+        let files = Files {
+            resolved,
+            rows: world.rows(),
+            summary: &summary,
+        };
+        write_rows_and_summary(&dir.join(baseline.dir_name()), &files)?;
     }
     let isolated = others
         .iter()
@@ -232,7 +292,15 @@ pub fn run_file_with<R: Runtime + Send>(
         &baselines,
         isolated,
     );
-    write_results(&dir, main.rows(), &summary, wall)?;
+    let files = Files {
+        resolved: &resolved,
+        rows: main.rows(),
+        summary: &summary,
+    };
+    write_results(&dir, &files, wall)?;
+    if previous {
+        remove_stale_baselines(&dir, &baselines).map_err(io_error(&dir))?;
+    }
     Ok(RunOutcome {
         dir,
         seed,
@@ -288,13 +356,141 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> RunError {
     move |e| RunError::Io(path, e)
 }
 
-/// Creates `dir` (refusing a file in its place) and writes `rounds.csv` and
-/// `summary.json` into it.
-fn write_rows_and_summary(
-    dir: &Path,
-    rows: &[RoundRow],
-    summary: &Summary<'_>,
-) -> Result<(), RunError> {
+/// The deterministic files of one run directory.
+struct Files<'a> {
+    resolved: &'a str,
+    rows: &'a [RoundRow],
+    summary: &'a Summary<'a>,
+}
+
+/// `scenario_hash`: FNV-1a 64 of the file's bytes; with overrides, of the
+/// file's bytes followed, for each `--set` argument in order, by a NUL
+/// byte and the argument as given.
+pub fn scenario_hash(text: &str, overrides: &[String]) -> String {
+    let mut bytes = text.as_bytes().to_vec();
+    for arg in overrides {
+        bytes.push(0);
+        bytes.extend_from_slice(arg.as_bytes());
+    }
+    format!("fnv1a64:{:016x}", fnv1a64(&bytes))
+}
+
+/// The text of `scenario.toml`: a comment saying what it is and how the
+/// run used it, then every key of `scenario`.
+fn resolved_toml(
+    scenario: &Scenario,
+    identity: &Identity<'_>,
+    baseline: Option<Baseline>,
+) -> Result<String, toml::ser::Error> {
+    let body = scenario.to_toml()?;
+    let mut head = format!(
+        "# The scenario as raas {} understood it: every key with the value the run\n\
+         # used (defaults filled in, the [node] preset merged, --set overrides applied).\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    if let Some(baseline) = baseline {
+        head.push_str(&format!(
+            "# Baseline `{baseline}` of the main run in the directory above.\n"
+        ));
+    }
+    for arg in &identity.overrides {
+        head.push_str(&format!("# --set {arg}\n"));
+    }
+    head.push_str(&format!(
+        "# Seed used: {} (from {}); `raas run scenario.toml --seed {}` repeats the run.\n\n",
+        identity.seed, identity.seed_source, identity.seed
+    ));
+    Ok(head + &body)
+}
+
+/// Whether `dir` holds the results of an earlier run that this one may
+/// replace: `Ok(false)` when it holds none, `Ok(true)` when it holds this
+/// very run (same scenario hash, seed and overrides) or `force` is set,
+/// and [`RunError::Occupied`] otherwise.
+fn check_occupant(dir: &Path, identity: &Identity<'_>, force: bool) -> Result<bool, RunError> {
+    let path = dir.join("summary.json");
+    if !path.is_file() {
+        return Ok(false);
+    }
+    if force {
+        return Ok(true);
+    }
+    let this = describe(
+        &identity.scenario.name,
+        &identity.scenario_hash,
+        &identity.seed.to_string(),
+        &identity.overrides,
+    );
+    let there = match std::fs::read(&path)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+    {
+        Some(v) => {
+            let text = |key: &str| match &v[key] {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Null => "?".to_string(),
+                other => other.to_string(),
+            };
+            let overrides: Vec<String> = v["overrides"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|x| x.as_str().unwrap_or("?").to_string())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let same = text("scenario_hash") == identity.scenario_hash
+                && v["seed"].as_u64() == Some(identity.seed)
+                && overrides == identity.overrides;
+            if same {
+                return Ok(true);
+            }
+            describe(
+                &text("scenario"),
+                &text("scenario_hash"),
+                &text("seed"),
+                &overrides,
+            )
+        }
+        None => "a summary.json that is not a raas summary".to_string(),
+    };
+    Err(RunError::Occupied {
+        dir: dir.to_path_buf(),
+        there,
+        this,
+    })
+}
+
+fn describe(name: &str, hash: &str, seed: &str, overrides: &[String]) -> String {
+    let mut text = format!("scenario `{name}` {hash}, seed {seed}");
+    if overrides.is_empty() {
+        text.push_str(", no --set");
+    }
+    for arg in overrides {
+        text.push_str(&format!(", --set {arg}"));
+    }
+    text
+}
+
+/// Removes the `baseline-<name>/` directories of an earlier run that this
+/// run did not write, so a run directory never shows a baseline of
+/// another run.
+fn remove_stale_baselines(dir: &Path, baselines: &[Baseline]) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let ours = baselines.iter().any(|b| b.dir_name() == name);
+        if name.starts_with("baseline-") && !ours && entry.file_type()?.is_dir() {
+            std::fs::remove_dir_all(entry.path())?;
+        }
+    }
+    Ok(())
+}
+
+/// Creates `dir` (refusing a file in its place) and writes
+/// `scenario.toml`, `rounds.csv` and `summary.json` into it.
+fn write_rows_and_summary(dir: &Path, files: &Files<'_>) -> Result<(), RunError> {
     if dir.exists() && !dir.is_dir() {
         let e =
             std::io::Error::other("exists and is not a directory (--out must name a directory)");
@@ -302,20 +498,20 @@ fn write_rows_and_summary(
     }
     std::fs::create_dir_all(dir).map_err(io_error(dir))?;
     output::remove_stale_temporaries(dir).map_err(io_error(dir))?;
+    let scenario_path = dir.join("scenario.toml");
+    output::write_bytes_atomically(&scenario_path, files.resolved.as_bytes())
+        .map_err(io_error(&scenario_path))?;
     let csv_path = dir.join("rounds.csv");
-    output::write_atomically(&csv_path, |w| write_csv(w, rows)).map_err(io_error(&csv_path))?;
-    let json = serde_json::to_vec_pretty(summary).expect("summary serializes");
+    output::write_atomically(&csv_path, |w| write_csv(w, files.rows))
+        .map_err(io_error(&csv_path))?;
+    let json = serde_json::to_vec_pretty(files.summary).expect("summary serializes");
     let summary_path = dir.join("summary.json");
     output::write_bytes_atomically(&summary_path, &json).map_err(io_error(&summary_path))
 }
 
-fn write_results(
-    dir: &Path,
-    rows: &[RoundRow],
-    summary: &Summary<'_>,
-    wall: WallTimes,
-) -> Result<(), RunError> {
-    write_rows_and_summary(dir, rows, summary)?;
+fn write_results(dir: &Path, files: &Files<'_>, wall: WallTimes) -> Result<(), RunError> {
+    write_rows_and_summary(dir, files)?;
+    let summary = files.summary;
     let timing = Timing {
         scenario: summary.scenario,
         seed: summary.seed,

@@ -45,14 +45,32 @@ impl HeldOutInfo {
     }
 }
 
+/// The commit the binary was built from (40 hex digits), or `"unknown"`
+/// when it was not built from a git checkout (see `sim/build.rs`).
+pub fn git_commit() -> &'static str {
+    option_env!("RAAS_GIT_COMMIT").unwrap_or("unknown")
+}
+
+/// Whether the checkout had uncommitted changes when the binary was built;
+/// `None` when unknown.
+pub fn git_dirty() -> Option<bool> {
+    match option_env!("RAAS_GIT_DIRTY") {
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        _ => None,
+    }
+}
+
 /// What identifies a run in its summary (shared by the main run and its
 /// baselines).
 #[derive(Clone, Debug)]
 pub struct Identity<'a> {
     /// The scenario as parsed (the main run's).
     pub scenario: &'a Scenario,
-    /// `fnv1a64:<hex>` of the scenario file.
+    /// `fnv1a64:<hex>` of the scenario file (and the `--set` overrides).
     pub scenario_hash: String,
+    /// The `--set` arguments, as given, in order.
+    pub overrides: Vec<String>,
     /// The seed used.
     pub seed: u64,
     /// `scenario` or `--seed`.
@@ -66,14 +84,21 @@ pub struct Identity<'a> {
 pub struct Summary<'a> {
     /// Scenario name.
     pub scenario: &'a str,
-    /// FNV-1a 64 of the scenario file's bytes, hex.
+    /// FNV-1a 64 of the scenario file's bytes (followed by the overrides
+    /// when there are any), hex.
     pub scenario_hash: &'a str,
+    /// The `--set key=value` overrides, as given, in order.
+    pub overrides: &'a [String],
     /// The seed used.
     pub seed: u64,
     /// Where the seed came from: `scenario` or `--seed`.
     pub seed_source: &'static str,
     /// Version of the `sim` crate that produced the run.
     pub raas_version: &'static str,
+    /// The commit the binary was built from, or `"unknown"`.
+    pub git_commit: &'static str,
+    /// Whether that checkout had uncommitted changes; `None` when unknown.
+    pub git_dirty: Option<bool>,
     /// The node runtime simulated.
     pub runtime: &'static str,
     /// Which baseline this run is; `None` for the main run.
@@ -141,9 +166,12 @@ pub fn summarize<'a>(
     Summary {
         scenario: &scenario.name,
         scenario_hash: &context.identity.scenario_hash,
+        overrides: &context.identity.overrides,
         seed: context.identity.seed,
         seed_source: context.identity.seed_source,
         raas_version: env!("CARGO_PKG_VERSION"),
+        git_commit: git_commit(),
+        git_dirty: git_dirty(),
         runtime: context.identity.runtime,
         baseline,
         baselines,

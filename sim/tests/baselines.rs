@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use common::*;
 
 const BASELINE_DIR: &str = "baseline-isolated";
-const DETERMINISTIC: [&str; 2] = ["rounds.csv", "summary.json"];
+const DETERMINISTIC: [&str; 3] = ["rounds.csv", "scenario.toml", "summary.json"];
 
 /// Hashes of the deterministic files of a run and of its baseline.
 fn hashes(out: &Path) -> Vec<u64> {
@@ -42,13 +42,14 @@ fn baseline_and_references_are_identical_across_runs_and_thread_counts() {
         run_with_threads(tmp.path(), &tmp.path().join(dir), threads);
     }
     let first = hashes(&tmp.path().join("a"));
-    assert_eq!(first.len(), 4);
+    assert_eq!(first.len(), 6);
     for (dir, _) in &runs[1..] {
         assert_eq!(hashes(&tmp.path().join(dir)), first, "run {dir}");
     }
     // The baseline is not a copy of the main run.
     assert_ne!(
-        first[0], first[2],
+        first[0],
+        first[DETERMINISTIC.len()],
         "isolated rounds.csv equals the main run's"
     );
     let summary = summary(&tmp.path().join("a"));
@@ -67,7 +68,13 @@ fn baseline_and_references_are_identical_across_runs_and_thread_counts() {
 fn check_isolated(out: &Path) {
     assert_eq!(
         entries(out),
-        [BASELINE_DIR, "rounds.csv", "summary.json", "timing.json"]
+        [
+            BASELINE_DIR,
+            "rounds.csv",
+            "scenario.toml",
+            "summary.json",
+            "timing.json"
+        ]
     );
     let baseline = out.join(BASELINE_DIR);
     assert_eq!(entries(&baseline), DETERMINISTIC);

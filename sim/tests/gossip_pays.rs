@@ -21,6 +21,7 @@ fn comparison(scenario: &Path, out: &Path, seed: u64) -> serde_json::Value {
         out: Some(out.to_path_buf()),
         results_root: PathBuf::from("unused"),
         baselines: vec![Baseline::Isolated],
+        ..RunOptions::default()
     };
     runner::run_file(scenario, &options, &mut |_| {}).unwrap_or_else(|e| panic!("{e}"));
     summary(out)["comparison"].clone()

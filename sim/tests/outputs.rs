@@ -198,9 +198,15 @@ fn run_dir_holds_exactly_the_result_files() {
         "temporary left: {names:?}"
     );
     assert_eq!(names, RESULT_FILES);
-    // Running again into the same directory replaces the files in place.
+    // Running another seed into the same directory replaces the files in
+    // place when forced.
     let before = read(&out, "rounds.csv");
-    run_ok(tmp.path(), &small_scenario(), &out, &["--seed", "9"]);
+    run_ok(
+        tmp.path(),
+        &small_scenario(),
+        &out,
+        &["--seed", "9", "--force"],
+    );
     assert_eq!(entries(&out), RESULT_FILES);
     assert_ne!(read(&out, "rounds.csv"), before);
     assert_eq!(summary(&out)["seed"], 9);
@@ -230,42 +236,11 @@ fn default_layout_is_results_name_seed() {
     assert_eq!(entries(tmp.path()), ["res"]);
 }
 
-#[test]
-fn out_that_is_a_file_fails_with_exit_1_and_leaves_it_alone() {
-    let tmp = tempfile::tempdir().unwrap();
-    let file = tmp.path().join("not-a-dir");
-    let content = b"precious, do not overwrite\n";
-    std::fs::write(&file, content).unwrap();
+/// A run into `out` from `tmp`; returns the process and how long it took.
+fn run_into(tmp: &Path, out: &Path) -> (Raas, std::time::Duration) {
+    let started = std::time::Instant::now();
     let r = raas_in(
-        tmp.path(),
-        [
-            "run".as_ref(),
-            small_scenario().as_os_str(),
-            "-q".as_ref(),
-            "--out".as_ref(),
-            file.as_os_str(),
-        ],
-    );
-    assert_eq!(r.code, Some(1), "{r:?}");
-    assert!(
-        r.stderr.contains(&file.display().to_string()),
-        "{}",
-        r.stderr
-    );
-    assert!(r.stderr.contains("cannot write results"), "{}", r.stderr);
-    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
-    assert_eq!(std::fs::read(&file).unwrap(), content);
-    assert_eq!(entries(tmp.path()), ["not-a-dir"], "left something behind");
-}
-
-#[test]
-fn out_below_a_file_fails_with_exit_1() {
-    let tmp = tempfile::tempdir().unwrap();
-    let file = tmp.path().join("plain");
-    std::fs::write(&file, b"x").unwrap();
-    let out = file.join("run");
-    let r = raas_in(
-        tmp.path(),
+        tmp,
         [
             "run".as_ref(),
             small_scenario().as_os_str(),
@@ -274,8 +249,76 @@ fn out_below_a_file_fails_with_exit_1() {
             out.as_os_str(),
         ],
     );
-    assert_eq!(r.code, Some(1), "{r:?}");
-    assert!(r.stderr.contains("cannot write results"), "{}", r.stderr);
-    assert_eq!(std::fs::read(&file).unwrap(), b"x");
-    assert_eq!(entries(tmp.path()), ["plain"]);
+    (r, started.elapsed())
+}
+
+#[test]
+fn out_that_is_a_file_fails_with_exit_2_before_running_and_leaves_it_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("not-a-dir");
+    let content = b"precious, do not overwrite\n";
+    std::fs::write(&file, content).unwrap();
+    let (r, _) = run_into(tmp.path(), &file);
+    assert_eq!(r.code, Some(2), "{r:?}");
+    assert!(
+        r.stderr.contains(&file.display().to_string()),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("not a directory"), "{}", r.stderr);
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+    assert_eq!(std::fs::read(&file).unwrap(), content);
+    assert_eq!(entries(tmp.path()), ["not-a-dir"], "left something behind");
+}
+
+#[test]
+fn out_below_a_file_fails_with_exit_2_before_running() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("plain");
+    std::fs::write(&file, b"x").unwrap();
+    for out in [file.join("run"), file.join("run").join("deeper")] {
+        let (r, _) = run_into(tmp.path(), &out);
+        assert_eq!(r.code, Some(2), "{r:?}");
+        assert!(
+            r.stderr.contains(&out.display().to_string()),
+            "{}",
+            r.stderr
+        );
+        assert!(
+            r.stderr
+                .contains(&format!("{} is not a directory", file.display())),
+            "{}",
+            r.stderr
+        );
+        assert_eq!(std::fs::read(&file).unwrap(), b"x");
+        assert_eq!(entries(tmp.path()), ["plain"]);
+    }
+}
+
+#[test]
+fn unusable_out_is_refused_before_any_simulation() {
+    // A run long enough (1000 nodes, 20 000 rounds: minutes) that only a
+    // refusal before the simulation comes back in time.
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("plain");
+    std::fs::write(&file, b"x").unwrap();
+    let scenario = workspace_root().join("scenarios/examples/smoothsine-1000.toml");
+    let out = file.join("run");
+    let started = std::time::Instant::now();
+    let r = raas_in(
+        tmp.path(),
+        [
+            "run".as_ref(),
+            scenario.as_os_str(),
+            "-q".as_ref(),
+            "--set".as_ref(),
+            "run.rounds=20000".as_ref(),
+            "--out".as_ref(),
+            out.as_os_str(),
+        ],
+    );
+    let took = started.elapsed();
+    assert_eq!(r.code, Some(2), "{r:?}");
+    assert!(took.as_secs_f64() < 5.0, "refused only after {took:?}");
+    assert_eq!(entries(tmp.path()), ["plain"], "nothing written");
 }

@@ -23,6 +23,7 @@ fn run_small(out: &Path, seed: u64) {
         out: Some(out.to_path_buf()),
         results_root: PathBuf::from("unused"),
         baselines: vec![Baseline::Isolated],
+        ..RunOptions::default()
     };
     runner::run_file(&small_scenario(), &options, &mut |_| {}).expect("the fixture runs");
 }

@@ -17,7 +17,7 @@
 use node_core::q::Q;
 use node_core::rng::{Purpose, stream};
 use rand_core::Rng;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::sine::{scale_q16, sin_q30};
 use super::storm::{MAX_NOISE_STD, StormConfig};
@@ -34,7 +34,7 @@ pub const MAX_AMPLITUDE: f64 = 1_000.0;
 pub const MAX_PERIOD_SAMPLES: f64 = 16_777_216.0;
 
 /// `[dataset]` keys of `kind = "smooth_sine"`.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SmoothSineConfig {
     /// Mean amplitude (z-normalised value units). Default 1.0.

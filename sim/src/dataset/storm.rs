@@ -9,7 +9,7 @@
 //! largest `noise_std` among them applies. The same noise draw is scaled
 //! either way, so a storm changes no random stream.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::DatasetError;
 use super::noise::NoiseScale;
@@ -23,7 +23,7 @@ pub const MAX_TIME_S: f64 = 1.0e9;
 
 /// One `[[dataset.storms]]` entry. Exactly one of `nodes`, `node_range`
 /// and `region` picks the nodes it covers.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StormConfig {
     /// Start of the storm, inclusive, in simulated seconds. Default 0.

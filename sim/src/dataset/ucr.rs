@@ -16,7 +16,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use node_core::q::Q;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::storm::{MAX_NOISE_STD, StormConfig};
 use crate::validate::{Validate, Validator};
@@ -30,7 +30,7 @@ datasets/README.md lists the expected file names and sha256 sums";
 pub const MAX_SERIES_PER_NODE: u32 = 1_000_000;
 
 /// `[dataset]` keys of `kind = "ucr"`.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct UcrConfig {
     /// File name under `data_dir`, e.g. `ECG5000/ECG5000_TRAIN.tsv`.

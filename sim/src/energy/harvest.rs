@@ -7,7 +7,7 @@
 //! never changes its energy. No libm call is made on the simulation path;
 //! solar uses an integer Taylor polynomial for `1 − cos`.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::validate::{Validate, Validator};
 
@@ -24,7 +24,7 @@ impl Default for HarvestConfig {
 }
 
 /// The `[energy.harvest]` table, tagged by `kind`.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum HarvestConfig {
     /// No harvesting (default): a browned-out node never comes back.

@@ -14,10 +14,10 @@ use std::fmt;
 use node_core::rng::{Purpose, stream};
 use node_core::runtime::NodeId;
 use rand_core::Rng;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Which topology the radio uses (`radio.topology`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TopologyKind {
     /// Every node hears every other node.

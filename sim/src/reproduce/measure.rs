@@ -121,9 +121,12 @@ fn run_seeds_with(
         .into_par_iter()
         .map(|seed| {
             let dir = out.join(format!("seed-{seed}"));
+            // reproduce owns results/paper/: a changed paper scenario
+            // replaces its earlier runs.
             let options = RunOptions {
                 seed: Some(seed),
                 out: Some(dir.clone()),
+                force: true,
                 ..RunOptions::default()
             };
             let result = match runtime {

@@ -16,6 +16,23 @@ pub struct Located {
     pub message: String,
 }
 
+/// One problem of a scenario loaded with `--set` overrides: located in
+/// the file, or in one override.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Problem {
+    /// In the file, at a line and column.
+    File(Located),
+    /// In a `--set` argument.
+    Set {
+        /// The argument as given (`radio.loss_probability=2`).
+        arg: String,
+        /// Dotted key path, when one could be determined.
+        key: Option<String>,
+        /// What was expected and what was found.
+        message: String,
+    },
+}
+
 /// Why a scenario could not be loaded. Every variant names the file.
 #[derive(Debug)]
 pub enum ScenarioError {
@@ -46,6 +63,14 @@ pub enum ScenarioError {
         /// Every violated rule, in file order.
         problems: Vec<Located>,
     },
+    /// Loaded with `--set` overrides: a problem in the file or in an
+    /// override (malformed path, unknown key, wrong type, out of range).
+    Overridden {
+        /// The scenario file.
+        path: PathBuf,
+        /// Every problem, in the order found.
+        problems: Vec<Problem>,
+    },
 }
 
 impl fmt::Display for Located {
@@ -55,6 +80,22 @@ impl fmt::Display for Located {
             write!(f, "key `{key}`: ")?;
         }
         f.write_str(&self.message)
+    }
+}
+
+impl fmt::Display for Problem {
+    /// `LINE:COLUMN: key `k`: …` or `--set ARG: key `k`: …`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Problem::File(located) => write!(f, "{located}"),
+            Problem::Set { arg, key, message } => {
+                write!(f, " --set {arg}: ")?;
+                if let Some(key) = key {
+                    write!(f, "key `{key}`: ")?;
+                }
+                f.write_str(message)
+            }
+        }
     }
 }
 
@@ -72,6 +113,15 @@ impl fmt::Display for ScenarioError {
             ),
             ScenarioError::Parse { path, problem } => write!(f, "{}:{problem}", path.display()),
             ScenarioError::Invalid { path, problems } => {
+                for (i, problem) in problems.iter().enumerate() {
+                    if i > 0 {
+                        writeln!(f)?;
+                    }
+                    write!(f, "{}:{problem}", path.display())?;
+                }
+                Ok(())
+            }
+            ScenarioError::Overridden { path, problems } => {
                 for (i, problem) in problems.iter().enumerate() {
                     if i > 0 {
                         writeln!(f)?;

@@ -13,14 +13,16 @@
 
 mod error;
 pub mod locate;
+pub mod overrides;
 pub mod preset;
 
 use std::path::Path;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use toml::de::DeTable;
 
-pub use error::{Located, ScenarioError};
+pub use error::{Located, Problem, ScenarioError};
+pub use overrides::Override;
 
 use crate::baseline::isolated::Baseline;
 use crate::dataset::DatasetConfig;
@@ -38,7 +40,7 @@ pub const NODES_MAX: u32 = 10_000_000;
 pub const HELDOUT_SAMPLES_MAX: u32 = 65_536;
 
 /// One experiment, as written in a scenario file.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
     /// Short identifier; names the results directory. Letters, digits, `-`,
@@ -74,7 +76,7 @@ pub struct Scenario {
 }
 
 /// `[run]`: how long the simulation runs and how time is sliced.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct RunConfig {
     /// Gossip rounds to simulate; one CSV row per round.
@@ -258,6 +260,111 @@ impl Scenario {
     pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
         parse_located_with(path, text, preset::apply)
     }
+
+    /// Like [`Scenario::load`], with `--set` overrides applied.
+    pub fn load_with(path: &Path, overrides: &[Override]) -> Result<Scenario, ScenarioError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Scenario::parse_with(path, &text, overrides)
+    }
+
+    /// Like [`Scenario::parse`], with `--set` overrides applied to the
+    /// parsed table (in order) before the preset and the typed parse, so
+    /// an override is checked exactly like a key written in the file.
+    /// Problems in an override name the `--set` argument; problems in the
+    /// file keep their line and column.
+    pub fn parse_with(
+        path: &Path,
+        text: &str,
+        overrides: &[Override],
+    ) -> Result<Scenario, ScenarioError> {
+        if overrides.is_empty() {
+            return Scenario::parse(path, text);
+        }
+        let doc = DeTable::parse(text).map_err(|e| parse_error(path, text, None, &e))?;
+        let mut table: toml::Table =
+            toml::from_str(text).map_err(|e| parse_error(path, text, Some(doc.get_ref()), &e))?;
+        for o in overrides {
+            o.apply(&mut table)
+                .map_err(|message| ScenarioError::Overridden {
+                    path: path.to_path_buf(),
+                    problems: vec![Problem::Set {
+                        arg: o.arg.clone(),
+                        key: Some(o.key.clone()),
+                        message,
+                    }],
+                })?;
+        }
+        let merged = toml::to_string(&table).map_err(|e| ScenarioError::Overridden {
+            path: path.to_path_buf(),
+            problems: vec![Problem::Set {
+                arg: overrides.last().map(|o| o.arg.clone()).unwrap_or_default(),
+                key: None,
+                message: format!("cannot be written as TOML: {e}"),
+            }],
+        })?;
+        Scenario::parse(path, &merged).map_err(|e| attribute(e, text, doc.get_ref(), overrides))
+    }
+
+    /// The scenario as TOML with every key written (defaults filled in, a
+    /// preset's keys merged, `preset` itself kept as a record):
+    /// [`Scenario::parse`] reads it back to an equal scenario.
+    pub fn to_toml(&self) -> Result<String, toml::ser::Error> {
+        toml::to_string(self)
+    }
+}
+
+/// Re-attributes the problems found in the merged document of
+/// [`Scenario::parse_with`]: a key an override wrote (or lies below) is
+/// the override's problem; any other is located again in the file.
+fn attribute(
+    e: ScenarioError,
+    text: &str,
+    doc: &DeTable<'_>,
+    overrides: &[Override],
+) -> ScenarioError {
+    let (path, problems) = match e {
+        ScenarioError::Parse { path, problem } => (path, vec![problem]),
+        ScenarioError::Invalid { path, problems } => (path, problems),
+        other => return other,
+    };
+    let problems = problems
+        .into_iter()
+        .map(|p| {
+            let span = p.key.as_deref().and_then(|k| locate::span_of(doc, k));
+            // A key the override wrote, or, for a key the file does not
+            // write (a default) in a rule between two keys, the override
+            // of the other key the message names.
+            let by = p
+                .key
+                .as_deref()
+                .and_then(|k| overrides.iter().rev().find(|o| o.covers(k)))
+                .or_else(|| {
+                    let names = |o: &&Override| p.message.contains(&format!("`{}`", o.key));
+                    span.is_none()
+                        .then(|| overrides.iter().rev().find(names))
+                        .flatten()
+                });
+            if let Some(o) = by {
+                return Problem::Set {
+                    arg: o.arg.clone(),
+                    key: p.key,
+                    message: p.message,
+                };
+            }
+            let offset = span.map_or(0, |s| s.start);
+            let (line, column) = locate::line_column(text, offset);
+            Problem::File(Located {
+                line,
+                column,
+                key: p.key,
+                message: p.message,
+            })
+        })
+        .collect();
+    ScenarioError::Overridden { path, problems }
 }
 
 /// Parses and validates any `T` with errors located in `text`.

@@ -10,11 +10,11 @@
 //! differs. A preset is applied before validation, so a preset key that
 //! clashes with another key of the file is reported like any other rule.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use toml::{Table, Value};
 
 /// The presets `[node] preset` accepts.
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum Preset {
     /// The paper's rules (module docs).

@@ -16,8 +16,8 @@ pub const SMALL_ROUNDS: usize = 30;
 /// Its `run.round_period_ms`.
 pub const SMALL_ROUND_PERIOD_S: f64 = 10.0;
 
-/// The names of the three result files, sorted.
-pub const RESULT_FILES: [&str; 3] = ["rounds.csv", "summary.json", "timing.json"];
+/// The names of the result files, sorted.
+pub const RESULT_FILES: [&str; 4] = ["rounds.csv", "scenario.toml", "summary.json", "timing.json"];
 
 /// The `sim` crate directory.
 pub fn crate_dir() -> PathBuf {
