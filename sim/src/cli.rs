@@ -8,6 +8,7 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::str::FromStr;
 use std::time::{Duration, Instant as WallClock};
 
 use clap::{Args, Parser, Subcommand};
@@ -16,6 +17,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::baseline::isolated::Baseline;
 use crate::runner::{self, RunOptions, RunOutcome};
 use crate::scenario::Scenario;
+use crate::sweep::{self, Shard, SweepOptions, SweepOutcome};
 use crate::world::Progress;
 
 /// Exit code for bad input.
@@ -33,7 +35,7 @@ node-core runtime (Q16.16 fixed point, sans-IO). The same scenario file and seed
 byte-identical results.\n\nScenario keys are documented in docs/scenarios.md; result columns in \
 docs/metrics.md.",
     after_help = "Exit codes: 0 ok, 2 bad input (scenario or arguments), 1 internal failure.\n\
-Examples:\n  raas run scenarios/examples/smoothsine-10.toml\n  raas run scenarios/examples/smoothsine-1000.toml --seed 7 --out /tmp/run\n  raas run scenarios/examples/smoothsine-100.toml --baseline isolated\n  raas validate scenarios/examples/*.toml\n  raas list"
+Examples:\n  raas run scenarios/examples/smoothsine-10.toml\n  raas run scenarios/examples/smoothsine-1000.toml --seed 7 --out /tmp/run\n  raas run scenarios/examples/smoothsine-100.toml --baseline isolated\n  raas validate scenarios/examples/*.toml\n  raas list\n  raas sweep scenarios/sweeps/loss-x-gossip-cost.toml --jobs 2\n  raas merge merged.csv results/sweeps/NAME/sweep-shard-*.csv"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -48,6 +50,48 @@ enum Command {
     Validate(ValidateArgs),
     /// List the scenarios under a directory.
     List(ListArgs),
+    /// Run a scenario over a grid of key values × seeds (docs/sweeps.md);
+    /// resumable, shardable; writes a tidy CSV of the runs.
+    Sweep(SweepArgs),
+    /// Combine the CSVs of `raas sweep --shard` runs into the unsharded
+    /// sweep's CSV (same bytes).
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, Args)]
+struct SweepArgs {
+    /// The sweep file: a scenario plus a `[sweep]` table.
+    sweep: PathBuf,
+    /// Output directory [default: <results>/sweeps/<scenario name>/].
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Root of the default output layout.
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    results: PathBuf,
+    /// Runs made at once (threads of the sweep's own pool) [default: one
+    /// per core].
+    #[arg(long, short, value_name = "J", value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
+    /// Only the runs whose index is I mod N (0-based; on Slurm:
+    /// `--shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT` with
+    /// `--array=0-(N-1)`); writes sweep-shard-I-of-N.csv.
+    #[arg(long, value_name = "I/N", value_parser = clap::builder::ValueParser::new(Shard::from_str))]
+    shard: Option<Shard>,
+    /// Also run this baseline beside every run (repeatable).
+    #[arg(long, value_enum, value_name = "NAME")]
+    baseline: Vec<Baseline>,
+    /// No progress bar and no summary line.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Debug, Args)]
+struct MergeArgs {
+    /// The merged CSV to write.
+    out: PathBuf,
+    /// The shards' CSVs (sweep-shard-I-of-N.csv), every shard once.
+    #[arg(required = true)]
+    shards: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -95,6 +139,8 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run(args),
         Command::Validate(args) => validate(&args.files),
         Command::List(args) => list(&args.dir),
+        Command::Sweep(args) => run_sweep(args),
+        Command::Merge(args) => merge(&args.out, &args.shards),
     };
     ExitCode::from(code)
 }
@@ -155,6 +201,84 @@ fn summary_lines(outcome: &RunOutcome) -> String {
         outcome.final_window,
         outcome.comparison
     )
+}
+
+fn run_sweep(args: SweepArgs) -> u8 {
+    let options = SweepOptions {
+        out: args.out,
+        results_root: args.results,
+        jobs: args.jobs.map(usize::from),
+        shard: args.shard,
+        baselines: args.baseline,
+    };
+    let show = !args.quiet && std::io::stderr().is_terminal();
+    let bar = sweep_progress_bar(show);
+    let on_start = |owned: usize| bar.set_length(owned as u64);
+    let on_run = |_skipped: bool| bar.inc(1);
+    let result = sweep::run_file(&args.sweep, &options, &on_start, &on_run);
+    bar.finish_and_clear();
+    match result {
+        Ok(outcome) => {
+            if !args.quiet {
+                eprintln!("{}", sweep_summary_line(&outcome, args.shard));
+            }
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+/// What a finished sweep prints; `ran` and `skipped` tell what resuming
+/// reused.
+fn sweep_summary_line(outcome: &SweepOutcome, shard: Option<Shard>) -> String {
+    let shard = shard.map_or(String::new(), |s| {
+        format!(" (shard {}/{})", s.index, s.count)
+    });
+    format!(
+        "{}: {} points × {} seeds; {} runs{shard}: {} ran, {} skipped (complete) in {:.2} s",
+        outcome.csv.display(),
+        outcome.points,
+        outcome.seeds,
+        outcome.owned,
+        outcome.ran,
+        outcome.skipped,
+        outcome.wall_s
+    )
+}
+
+fn merge(out: &Path, shards: &[PathBuf]) -> u8 {
+    match sweep::merge(out, shards) {
+        Ok(merged) => {
+            eprintln!(
+                "{}: {} runs from {} shard CSVs",
+                out.display(),
+                merged.rows,
+                merged.shards
+            );
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+fn sweep_progress_bar(show: bool) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+    let style =
+        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] run {pos}/{len} · eta {eta}")
+            .expect("valid template")
+            .progress_chars("=> ");
+    bar.set_style(style);
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
 }
 
 fn progress_bar(show: bool) -> ProgressBar {

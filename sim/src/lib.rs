@@ -25,5 +25,6 @@ pub mod radio;
 pub mod runner;
 pub mod scenario;
 pub mod summary;
+pub mod sweep;
 pub mod validate;
 pub mod world;

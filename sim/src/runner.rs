@@ -173,7 +173,39 @@ pub fn run_file_with<R: Runtime + Send>(
             source,
         })
     })?;
-    let scenario = Scenario::parse(path, &text).map_err(RunError::Scenario)?;
+    run_text_with(path, &text, options, runtime, make, progress)
+}
+
+/// Runs scenario `text` with node-core's [`Node`] as if it had been read
+/// from `path` (which only names it in errors): `summary.json`'s
+/// `scenario_hash` is the hash of `text`. `raas sweep` runs each grid
+/// point this way.
+pub fn run_text(
+    path: &Path,
+    text: &str,
+    options: &RunOptions,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<RunOutcome, RunError> {
+    run_text_with(
+        path,
+        text,
+        options,
+        NODE_RUNTIME,
+        node_core_runtime,
+        progress,
+    )
+}
+
+/// [`run_file_with`] on scenario `text` already read (see [`run_text`]).
+pub fn run_text_with<R: Runtime + Send>(
+    path: &Path,
+    text: &str,
+    options: &RunOptions,
+    runtime: &'static str,
+    make: impl Fn(&Scenario, &NodeInit) -> Result<R, String>,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<RunOutcome, RunError> {
+    let scenario = Scenario::parse(path, text).map_err(RunError::Scenario)?;
     let seed = options.seed.unwrap_or(scenario.seed);
     let baselines = isolated::merge(&scenario.run.baselines, &options.baselines);
     let world_error = |e| RunError::World(path.to_path_buf(), e);
