@@ -17,7 +17,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::baseline::isolated::Baseline;
 use crate::runner::{self, RunOptions, RunOutcome};
 use crate::scenario::Scenario;
-use crate::sweep::{self, Shard, SweepOptions, SweepOutcome};
+use crate::sweep::{self, Shard, Sweep, SweepOptions, SweepOutcome};
 use crate::world::Progress;
 
 /// Exit code for bad input.
@@ -298,6 +298,21 @@ fn progress_bar(show: bool) -> ProgressBar {
 fn validate(files: &[PathBuf]) -> u8 {
     let mut code = 0;
     for file in files {
+        if Sweep::is_sweep_file(file) {
+            match Sweep::load(file) {
+                Ok(s) => println!(
+                    "{}: ok (sweep: {} points × {} seeds)",
+                    file.display(),
+                    s.points.len(),
+                    s.seeds.len()
+                ),
+                Err(e) => {
+                    eprintln!("{e}");
+                    code = EXIT_BAD_INPUT;
+                }
+            }
+            continue;
+        }
         match Scenario::load(file) {
             Ok(s) => println!(
                 "{}: ok ({} nodes, {} rounds)",
@@ -322,6 +337,23 @@ fn list(dir: &Path) -> u8 {
     }
     files.sort();
     for file in &files {
+        if Sweep::is_sweep_file(file) {
+            match Sweep::load(file) {
+                Ok(s) => println!(
+                    "{:<48} {:>8} points {:>5} seeds  sweep: {}",
+                    file.display(),
+                    s.points.len(),
+                    s.seeds.len(),
+                    s.points[0].scenario.description
+                ),
+                Err(_) => println!(
+                    "{:<48} INVALID (run `raas validate {}`)",
+                    file.display(),
+                    file.display()
+                ),
+            }
+            continue;
+        }
         match Scenario::load(file) {
             Ok(s) => println!(
                 "{:<48} {:>8} nodes {:>6} rounds  {}",

@@ -369,3 +369,27 @@ fn csv_table(path: &Path) -> Table {
     std::fs::copy(path, dir.path().join("rounds.csv")).unwrap();
     rounds(dir.path())
 }
+
+#[test]
+fn list_and_validate_know_sweep_files() {
+    let root = workspace_root();
+    let r = raas_in(
+        &root,
+        ["validate", "scenarios/sweeps/loss-x-gossip-cost.toml"],
+    );
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert!(
+        r.stdout.contains("ok (sweep: 6 points × 3 seeds)"),
+        "{}",
+        r.stdout
+    );
+    let r = raas_in(&root, ["list", "scenarios/sweeps"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert!(!r.stdout.contains("INVALID"), "{}", r.stdout);
+    assert!(r.stdout.contains("sparse-topology.toml"), "{}", r.stdout);
+    let tmp = tempfile::tempdir().unwrap();
+    let file = write_sweep(tmp.path(), "[sweep]\nseeds = []\n");
+    let r = raas_in(tmp.path(), ["validate".as_ref(), file.as_os_str()]);
+    assert_eq!(r.code, Some(2), "{r:?}");
+    assert!(r.stderr.contains("key `sweep.seeds`"), "{}", r.stderr);
+}

@@ -251,6 +251,15 @@ impl Sweep {
         })
     }
 
+    /// Whether the file at `path` has a top-level `sweep` key (and so is
+    /// a sweep file rather than a scenario); `false` when unreadable.
+    pub fn is_sweep_file(path: &Path) -> bool {
+        std::fs::read_to_string(path)
+            .ok()
+            .and_then(|text| toml::from_str::<Table>(&text).ok())
+            .is_some_and(|t| t.contains_key("sweep"))
+    }
+
     /// Every run, in canonical order.
     pub fn runs(&self) -> Vec<RunRef> {
         let mut runs = Vec::with_capacity(self.points.len() * self.seeds.len());
