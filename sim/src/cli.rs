@@ -8,6 +8,7 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::str::FromStr;
 use std::time::{Duration, Instant as WallClock};
 
 use clap::{Args, Parser, Subcommand};
@@ -18,6 +19,7 @@ use crate::reproduce::ReproduceOptions;
 use crate::reproduce::report::Verdict;
 use crate::runner::{self, RunOptions, RunOutcome};
 use crate::scenario::{Override, Scenario};
+use crate::sweep::{self, Shard, Sweep, SweepOptions, SweepOutcome};
 use crate::world::Progress;
 
 /// Exit code for bad input.
@@ -35,7 +37,7 @@ node-core runtime (Q16.16 fixed point, sans-IO). The same scenario file and seed
 byte-identical results.\n\nScenario keys are documented in docs/scenarios.md; result columns in \
 docs/metrics.md.",
     after_help = "Exit codes: 0 ok, 2 bad input (scenario or arguments), 1 internal failure.\n\
-Examples:\n  raas run scenarios/examples/smoothsine-10.toml\n  raas run scenarios/examples/smoothsine-1000.toml --seed 7 --out /tmp/run\n  raas run scenarios/examples/smoothsine-100.toml --baseline isolated\n  raas run scenarios/examples/smoothsine-10.toml --set nodes=50 --set radio.loss_probability=0.2\n  raas validate scenarios/examples/*.toml\n  raas list\n  raas plot results/smoothsine-100/seed-1\n  raas reproduce --seeds 5"
+Examples:\n  raas run scenarios/examples/smoothsine-10.toml\n  raas run scenarios/examples/smoothsine-1000.toml --seed 7 --out /tmp/run\n  raas run scenarios/examples/smoothsine-100.toml --baseline isolated\n  raas run scenarios/examples/smoothsine-10.toml --set nodes=50 --set radio.loss_probability=0.2\n  raas validate scenarios/examples/*.toml\n  raas list\n  raas plot results/smoothsine-100/seed-1\n  raas reproduce --seeds 5\n  raas sweep scenarios/sweeps/loss-x-gossip-cost.toml --jobs 2\n  raas merge merged.csv results/sweeps/NAME/sweep-shard-*.csv"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -56,6 +58,12 @@ enum Command {
     Reproduce(ReproduceArgs),
     /// Draw PNG and SVG plots from the result files of runs (nothing is rerun).
     Plot(PlotArgs),
+    /// Run a scenario over a grid of key values × seeds (docs/sweeps.md);
+    /// resumable, shardable; writes a tidy CSV of the runs.
+    Sweep(SweepArgs),
+    /// Combine the CSVs of `raas sweep --shard` runs into the unsharded
+    /// sweep's CSV (same bytes).
+    Merge(MergeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -79,6 +87,42 @@ struct ReproduceArgs {
     /// No progress bar and no summary.
     #[arg(long, short)]
     quiet: bool,
+}
+
+#[derive(Debug, Args)]
+struct SweepArgs {
+    /// The sweep file: a scenario plus a `[sweep]` table.
+    sweep: PathBuf,
+    /// Output directory [default: <results>/sweeps/<scenario name>/].
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Root of the default output layout.
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    results: PathBuf,
+    /// Runs made at once (threads of the sweep's own pool) [default: one
+    /// per core].
+    #[arg(long, short, value_name = "J", value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
+    /// Only the runs whose index is I mod N (0-based; on Slurm:
+    /// `--shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT` with
+    /// `--array=0-(N-1)`); writes sweep-shard-I-of-N.csv.
+    #[arg(long, value_name = "I/N", value_parser = clap::builder::ValueParser::new(Shard::from_str))]
+    shard: Option<Shard>,
+    /// Also run this baseline beside every run (repeatable).
+    #[arg(long, value_enum, value_name = "NAME")]
+    baseline: Vec<Baseline>,
+    /// No progress bar and no summary line.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Debug, Args)]
+struct MergeArgs {
+    /// The merged CSV to write.
+    out: PathBuf,
+    /// The shards' CSVs (sweep-shard-I-of-N.csv), every shard once.
+    #[arg(required = true)]
+    shards: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -160,6 +204,8 @@ pub fn main() -> ExitCode {
         Command::List(args) => list(&args.dir),
         Command::Reproduce(args) => reproduce(args),
         Command::Plot(args) => plot(&args),
+        Command::Sweep(args) => run_sweep(args),
+        Command::Merge(args) => merge(&args.out, &args.shards),
     };
     ExitCode::from(code)
 }
@@ -222,6 +268,70 @@ fn summary_lines(outcome: &RunOutcome) -> String {
         outcome.final_window,
         outcome.comparison
     )
+}
+
+fn run_sweep(args: SweepArgs) -> u8 {
+    let options = SweepOptions {
+        out: args.out,
+        results_root: args.results,
+        jobs: args.jobs.map(usize::from),
+        shard: args.shard,
+        baselines: args.baseline,
+    };
+    let show = !args.quiet && std::io::stderr().is_terminal();
+    let bar = progress_bar(show, "run");
+    let on_start = |owned: usize| bar.set_length(owned as u64);
+    let on_run = |_skipped: bool| bar.inc(1);
+    let result = sweep::run_file(&args.sweep, &options, &on_start, &on_run);
+    bar.finish_and_clear();
+    match result {
+        Ok(outcome) => {
+            if !args.quiet {
+                eprintln!("{}", sweep_summary_line(&outcome, args.shard));
+            }
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+/// What a finished sweep prints; `ran` and `skipped` tell what resuming
+/// reused.
+fn sweep_summary_line(outcome: &SweepOutcome, shard: Option<Shard>) -> String {
+    let shard = shard.map_or(String::new(), |s| {
+        format!(" (shard {}/{})", s.index, s.count)
+    });
+    format!(
+        "{}: {} points × {} seeds; {} runs{shard}: {} ran, {} skipped (complete) in {:.2} s",
+        outcome.csv.display(),
+        outcome.points,
+        outcome.seeds,
+        outcome.owned,
+        outcome.ran,
+        outcome.skipped,
+        outcome.wall_s
+    )
+}
+
+fn merge(out: &Path, shards: &[PathBuf]) -> u8 {
+    match sweep::merge(out, shards) {
+        Ok(merged) => {
+            eprintln!(
+                "{}: {} runs from {} shard CSVs",
+                out.display(),
+                merged.rows,
+                merged.shards
+            );
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    }
 }
 
 fn progress_bar(show: bool, unit: &str) -> ProgressBar {
@@ -301,6 +411,21 @@ fn plot(args: &PlotArgs) -> u8 {
 fn validate(files: &[PathBuf], overrides: &[Override]) -> u8 {
     let mut code = 0;
     for file in files {
+        if Sweep::is_sweep_file(file) {
+            match Sweep::load(file) {
+                Ok(s) => println!(
+                    "{}: ok (sweep: {} points × {} seeds)",
+                    file.display(),
+                    s.points.len(),
+                    s.seeds.len()
+                ),
+                Err(e) => {
+                    eprintln!("{e}");
+                    code = EXIT_BAD_INPUT;
+                }
+            }
+            continue;
+        }
         match Scenario::load_with(file, overrides) {
             Ok(s) => println!(
                 "{}: ok ({} nodes, {} rounds)",
@@ -325,6 +450,23 @@ fn list(dir: &Path) -> u8 {
     }
     files.sort();
     for file in &files {
+        if Sweep::is_sweep_file(file) {
+            match Sweep::load(file) {
+                Ok(s) => println!(
+                    "{:<48} {:>8} points {:>5} seeds  sweep: {}",
+                    file.display(),
+                    s.points.len(),
+                    s.seeds.len(),
+                    s.points[0].scenario.description
+                ),
+                Err(_) => println!(
+                    "{:<48} INVALID (run `raas validate {}`)",
+                    file.display(),
+                    file.display()
+                ),
+            }
+            continue;
+        }
         match Scenario::load(file) {
             Ok(s) => println!(
                 "{:<48} {:>8} nodes {:>6} rounds  {}",

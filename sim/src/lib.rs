@@ -27,5 +27,6 @@ pub mod reproduce;
 pub mod runner;
 pub mod scenario;
 pub mod summary;
+pub mod sweep;
 pub mod validate;
 pub mod world;

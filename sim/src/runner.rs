@@ -214,8 +214,40 @@ pub fn run_file_with<R: Runtime + Send>(
             source,
         })
     })?;
+    run_text_with(path, &text, options, runtime, make, progress)
+}
+
+/// Runs scenario `text` with node-core's [`Node`] as if it had been read
+/// from `path` (which only names it in errors): `summary.json`'s
+/// `scenario_hash` is the hash of `text`. `raas sweep` runs each grid
+/// point this way.
+pub fn run_text(
+    path: &Path,
+    text: &str,
+    options: &RunOptions,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<RunOutcome, RunError> {
+    run_text_with(
+        path,
+        text,
+        options,
+        NODE_RUNTIME,
+        node_core_runtime,
+        progress,
+    )
+}
+
+/// [`run_file_with`] on scenario `text` already read (see [`run_text`]).
+pub fn run_text_with<R: Runtime + Send>(
+    path: &Path,
+    text: &str,
+    options: &RunOptions,
+    runtime: &'static str,
+    make: impl Fn(&Scenario, &NodeInit) -> Result<R, String>,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<RunOutcome, RunError> {
     let scenario =
-        Scenario::parse_with(path, &text, &options.overrides).map_err(RunError::Scenario)?;
+        Scenario::parse_with(path, text, &options.overrides).map_err(RunError::Scenario)?;
     let seed = options.seed.unwrap_or(scenario.seed);
     let baselines = isolated::merge(&scenario.run.baselines, &options.baselines);
     let dir = options
@@ -225,7 +257,7 @@ pub fn run_file_with<R: Runtime + Send>(
     let overrides: Vec<String> = options.overrides.iter().map(|o| o.arg.clone()).collect();
     let identity = Identity {
         scenario: &scenario,
-        scenario_hash: scenario_hash(&text, &overrides),
+        scenario_hash: scenario_hash(text, &overrides),
         overrides,
         seed,
         seed_source: if options.seed.is_some() {

@@ -430,7 +430,7 @@ fn is_blank(text: &str) -> bool {
         .all(|l| l.is_empty() || l.starts_with('#'))
 }
 
-fn parse_error(
+pub(crate) fn parse_error(
     path: &Path,
     text: &str,
     doc: Option<&DeTable<'_>>,
