@@ -193,6 +193,9 @@ pub fn reproduce(
             })
             .collect()
     })?;
+    for p in &papers {
+        plot_claim(&options.out.join(&p.claim.id))?;
+    }
     let report = write_report(&options.out, &rows, options.seeds, options.only.is_empty())?;
     let wall_s = started.elapsed().as_secs_f64();
     write_timing(&options.out, wall_s, options.seeds)?;
@@ -201,6 +204,43 @@ pub fn reproduce(
         report,
         wall_s,
     })
+}
+
+/// Draws the plots of every set of seed runs under a claim's directory
+/// (`<claim>/seed-*` and one level of variants, `<claim>/<variant>/seed-*`)
+/// into the directory holding the seeds.
+fn plot_claim(dir: &Path) -> Result<(), ReproduceError> {
+    let mut sets = vec![dir.to_path_buf()];
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        let mut variants: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_dir() && !is_seed_dir(p))
+            .collect();
+        variants.sort();
+        sets.extend(variants);
+    }
+    for set in sets {
+        let has_seeds = std::fs::read_dir(&set)
+            .map(|entries| {
+                entries
+                    .filter_map(|e| e.ok())
+                    .any(|e| is_seed_dir(&e.path()))
+            })
+            .unwrap_or(false);
+        if has_seeds {
+            crate::plot::plot_dir(&set, None)
+                .map_err(|e| ReproduceError::Run(set.clone(), e.to_string()))?;
+        }
+    }
+    Ok(())
+}
+
+fn is_seed_dir(path: &Path) -> bool {
+    path.is_dir()
+        && path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("seed-"))
 }
 
 /// Writes `REPRODUCTION.md` (or `REPRODUCTION-partial.md` for `--only`, so
