@@ -162,6 +162,12 @@ struct Timing<'a> {
     main_wall_s: f64,
     baselines_wall_s: f64,
     references_wall_s: f64,
+    /// The commit the binary was built from, or `"unknown"` (kept out of
+    /// `summary.json` so that committed results regenerate byte for byte
+    /// from a later commit whose code makes the same numbers).
+    git_commit: &'static str,
+    /// Whether that checkout had uncommitted changes; `None` when unknown.
+    git_dirty: Option<bool>,
     note: &'static str,
 }
 
@@ -553,7 +559,9 @@ fn write_results(dir: &Path, files: &Files<'_>, wall: WallTimes) -> Result<(), R
         main_wall_s: wall.main_s,
         baselines_wall_s: wall.baselines_s,
         references_wall_s: wall.references_s,
-        note: "wall-clock measurements: machine-dependent, not part of the results",
+        git_commit: crate::summary::git_commit(),
+        git_dirty: crate::summary::git_dirty(),
+        note: "wall-clock measurements and the build that made the run: not part of the deterministic results",
     };
     let timing_path = dir.join("timing.json");
     let json = serde_json::to_vec_pretty(&timing).expect("timing serializes");

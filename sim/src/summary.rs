@@ -95,10 +95,6 @@ pub struct Summary<'a> {
     pub seed_source: &'static str,
     /// Version of the `sim` crate that produced the run.
     pub raas_version: &'static str,
-    /// The commit the binary was built from, or `"unknown"`.
-    pub git_commit: &'static str,
-    /// Whether that checkout had uncommitted changes; `None` when unknown.
-    pub git_dirty: Option<bool>,
     /// The node runtime simulated.
     pub runtime: &'static str,
     /// Which baseline this run is; `None` for the main run.
@@ -170,8 +166,6 @@ pub fn summarize<'a>(
         seed: context.identity.seed,
         seed_source: context.identity.seed_source,
         raas_version: env!("CARGO_PKG_VERSION"),
-        git_commit: git_commit(),
-        git_dirty: git_dirty(),
         runtime: context.identity.runtime,
         baseline,
         baselines,
