@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 use sim::baseline::isolated::Baseline;
+use sim::reproduce::measure;
 use sim::runner::{self, RunOptions};
 
 /// The examples the report runs, in report order.
@@ -181,21 +182,18 @@ fn heldout_curve(path: &Path) -> Result<Vec<f64>, String> {
         .collect()
 }
 
-fn mean_sd(values: impl Iterator<Item = f64>) -> (f64, f64) {
-    let v: Vec<f64> = values.collect();
-    let n = v.len() as f64;
-    let mean = v.iter().sum::<f64>() / n;
-    let var = v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n - 1.0).max(1.0);
-    (mean, var.sqrt())
-}
-
 fn cell(runs: &[Run], f: fn(&Run) -> f64) -> String {
-    let (mean, sd) = mean_sd(runs.iter().map(f));
+    let (mean, sd) = measure::mean_sd(&runs.iter().map(f).collect::<Vec<_>>());
     format!("{mean:.4} ± {sd:.4}")
 }
 
 fn pct(runs: &[Run], f: fn(&Run) -> f64) -> String {
-    let (mean, sd) = mean_sd(runs.iter().map(|r| 100.0 * (f(r) / r.central_ls - 1.0)));
+    let (mean, sd) = measure::mean_sd(
+        &runs
+            .iter()
+            .map(|r| 100.0 * (f(r) / r.central_ls - 1.0))
+            .collect::<Vec<_>>(),
+    );
     format!("{mean:+.1} ± {sd:.1} %")
 }
 
@@ -219,7 +217,13 @@ fn table_row(name: &str, runs: &[Run]) -> String {
         pct(runs, |r| r.isolated),
         rounds(runs, |r| r.rounds_swarm),
         rounds(runs, |r| r.rounds_isolated),
-        mean_sd(runs.iter().map(|r| r.bytes_per_node_round)).0,
+        measure::mean_sd(
+            &runs
+                .iter()
+                .map(|r| r.bytes_per_node_round)
+                .collect::<Vec<_>>()
+        )
+        .0,
     )
 }
 
