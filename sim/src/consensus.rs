@@ -323,3 +323,29 @@ pub fn drift(weights: &[f64], truth: &[f64]) -> Option<f64> {
         .sum();
     Some((sum / weights.len() as f64).sqrt())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drift_is_the_rms_over_nodes_and_coordinates() {
+        // Two nodes of d = 2 against truth (1, 0): errors 1, 0, 0, −1.
+        let d = drift(&[2.0, 0.0, 1.0, -1.0], &[1.0, 0.0]).unwrap();
+        assert!((d - 0.5_f64.sqrt()).abs() < 1e-15, "{d}");
+        assert_eq!(drift(&[], &[1.0]), None);
+        assert_eq!(Truth::Value(0.5).vector(3), vec![0.5; 3]);
+    }
+
+    #[test]
+    fn box_muller_has_unit_variance() {
+        let mut rng = stream(1, 0, Purpose::ConsensusNoise);
+        let z: Vec<f64> = (0..20_000).map(|_| standard_normal(&mut rng)).collect();
+        let mean = z.iter().sum::<f64>() / z.len() as f64;
+        let var = z.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / z.len() as f64;
+        assert!(
+            mean.abs() < 0.03 && (var - 1.0).abs() < 0.04,
+            "{mean} {var}"
+        );
+    }
+}

@@ -706,3 +706,18 @@ fn determinism(claim: &ClaimConfig) -> Row {
         "bit-identical on the three architectures CI runs; ARM is not checked yet (the paper checked none)".to_string(),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_round_below_skips_the_initial_draw() {
+        let nan = f64::NAN;
+        assert_eq!(first_round_below(&[0.001, 0.01, 0.004], 0.005), Some(2.0));
+        assert_eq!(first_round_below(&[0.05, 0.004], 0.005), Some(1.0));
+        assert_eq!(first_round_below(&[0.05, nan, 0.006], 0.005), None);
+        assert_eq!(paper_horizon(100), 200);
+        assert_eq!(paper_horizon(101), 40);
+    }
+}
