@@ -422,6 +422,23 @@ impl Node {
         self.self_reputation
     }
 
+    /// Replaces the node's local model with an externally computed weight
+    /// vector, for hosts that compute the model elsewhere (the simulator's
+    /// synthetic consensus task sets truth + noise before each broadcast).
+    ///
+    /// `weights` must have the model's dimension (`window_len + 1`) and
+    /// every word must lie in `[-weight_limit, weight_limit]`; otherwise
+    /// the call is refused with the [`model::ModelError`] and the model is
+    /// left unchanged (no clamping: a host that wants clamped words clamps
+    /// them itself, so a silent change of its vector cannot happen). Only
+    /// the weights change: the predictor's input window, the regime
+    /// detector, reputations, the peer tables and the delta keyframe are
+    /// untouched, so the next broadcast sends these weights (as a delta on
+    /// the last keyframe when deltas are on). Allocates nothing.
+    pub fn set_local_model(&mut self, weights: &[Q]) -> Result<(), model::ModelError> {
+        self.model.set_weights(weights)
+    }
+
     /// Sets the NLMS step size of the current regime; from the start until
     /// the first round end after the detector's warm-up, `warmup_step_size`:
     /// a cold model must learn fast, and its errors say nothing about the
@@ -949,6 +966,82 @@ mod tests {
             assert!(honest.reputation().is_banned(4), "attacker not banned");
             assert!(!honest.reputation().is_banned(1));
             assert!(honest.counters().updates_refused > 0);
+        }
+    }
+
+    #[test]
+    fn set_local_model_replaces_the_weights_or_refuses() {
+        let mut node = Node::new(NodeConfig::default()).unwrap();
+        let dim = node.weights().len();
+        let wanted: Vec<Q> = (0..dim).map(|i| q::ratio(i as i32 - 3, 8)).collect();
+        node.set_local_model(&wanted).unwrap();
+        assert_eq!(node.weights(), &wanted[..]);
+        // Wrong dimension: refused, model unchanged.
+        assert_eq!(
+            node.set_local_model(&wanted[1..]),
+            Err(model::ModelError::DimensionMismatch {
+                expected: dim,
+                got: dim - 1
+            })
+        );
+        assert_eq!(node.weights(), &wanted[..]);
+        // A word beyond the weight limit (4 by default): refused, unchanged.
+        let mut too_big = wanted.clone();
+        too_big[2] = q::from_int(5);
+        assert_eq!(
+            node.set_local_model(&too_big),
+            Err(model::ModelError::WeightOutOfRange { index: 2 })
+        );
+        assert_eq!(node.weights(), &wanted[..]);
+        // The limit itself is accepted.
+        let mut edge = wanted.clone();
+        edge[0] = -q::from_int(4);
+        node.set_local_model(&edge).unwrap();
+        assert_eq!(node.weights()[0], -q::from_int(4));
+    }
+
+    #[test]
+    fn the_set_model_is_what_the_node_broadcasts() {
+        // Two nodes, always broadcasting, raw full updates, adopting the
+        // aggregate: node 0's set model reaches node 1 and is averaged in.
+        let mut mesh = Mesh::new(2, |c| {
+            c.gossip.mode = crate::gossip::GateMode::Always;
+            c.delta.enabled = false;
+            c.aggregate_mix = [q::ONE; 3];
+            c.aggregation = AggregationConfig::Rule(Rule::Mean);
+        });
+        let dim = mesh.nodes[0].weights().len();
+        let zero = |_: u32, _: u64| q::ZERO;
+        for _ in 0..10 {
+            mesh.step(&zero, MTU_ESPNOW);
+        }
+        let a = vec![q::ratio(1, 2); dim];
+        let b = vec![-q::ratio(1, 4); dim];
+        mesh.nodes[0].set_local_model(&a).unwrap();
+        mesh.nodes[1].set_local_model(&b).unwrap();
+        // The boundary at 10 s broadcasts the set models (no sample in
+        // between to train them), the aggregation at 10.5 s averages:
+        // both hold (1/2 − 1/4) / 2 = 1/8 per word.
+        assert_eq!(mesh.now, Instant::from_secs(10));
+        for at in [mesh.now, mesh.now + Duration::from_millis(500)] {
+            let mut frames: Vec<(usize, Vec<u8>)> = Vec::new();
+            for (id, node) in mesh.nodes.iter_mut().enumerate() {
+                node.handle_wake(at);
+                let mut buf = vec![0_u8; MTU_ESPNOW];
+                while let Some(tx) = node.poll_transmit(at, &mut buf) {
+                    frames.push((id, buf[..tx.len].to_vec()));
+                }
+            }
+            for (from, frame) in &frames {
+                mesh.nodes[1 - from].handle_frame(at, frame).unwrap();
+            }
+        }
+        for node in &mesh.nodes {
+            assert!(
+                node.weights().iter().all(|w| *w == q::ratio(1, 8)),
+                "{:?}",
+                node.weights()
+            );
         }
     }
 

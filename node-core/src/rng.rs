@@ -38,6 +38,9 @@ pub enum Purpose {
     Audit = 8,
     /// Energy harvesting variability.
     Energy = 9,
+    /// The noise a host adds to an externally set model in the synthetic
+    /// consensus task (the simulator's `[consensus]` section).
+    ConsensusNoise = 10,
 }
 
 const DOMAIN_TAG: [u8; 16] = *b"RaaS-rng-v1\0\0\0\0\0";

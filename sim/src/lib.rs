@@ -7,12 +7,15 @@
 //! Data flows one way: `scenario` → `world` (nodes, `radio`, `energy`,
 //! `dataset`, driven by the `engine`) → `metrics` → `summary` → `output`;
 //! `baseline` adds the references each run stands beside (the same swarm
-//! isolated, persistence, least-squares optima on the same data).
+//! isolated, persistence, least-squares optima on the same data);
+//! `consensus` runs node-core's node on the paper's synthetic consensus
+//! task instead of the dataset.
 #![deny(missing_docs)]
 
 pub mod aggregation_config;
 pub mod baseline;
 pub mod cli;
+pub mod consensus;
 pub mod dataset;
 pub mod energy;
 pub mod engine;

@@ -50,6 +50,10 @@ pub struct RoundRow {
     pub consensus_distance: f64,
     /// Largest L2 distance of an honest node's weights to the honest mean.
     pub consensus_distance_max: f64,
+    /// Root mean square, over honest nodes and weight coordinates, of the
+    /// weights against the `[consensus]` truth; `None` (an empty cell)
+    /// without a `[consensus]` section.
+    pub drift: Option<f64>,
     /// Honest nodes in Calm at the end of the round.
     pub calm: u32,
     /// Honest nodes in PreStorm.

@@ -29,6 +29,7 @@ use serde::Serialize;
 use crate::baseline::comparison::Comparison;
 use crate::baseline::isolated::{self, Baseline};
 use crate::baseline::reference::{self, References};
+use crate::consensus::{self, ConsensusNode};
 use crate::metrics::RoundRow;
 use crate::metrics::window::FinalWindow;
 use crate::output;
@@ -190,14 +191,21 @@ pub fn node_core_runtime(scenario: &Scenario, init: &NodeInit) -> Result<Node, S
     Node::new(scenario.node.to_core(init, round_period)).map_err(|e| e.to_string())
 }
 
-/// Loads, runs and writes one scenario with node-core's [`Node`];
+/// Loads, runs and writes one scenario with node-core's [`Node`] (wrapped
+/// in [`ConsensusNode`] when the scenario has a `[consensus]` section);
 /// `progress` is called every round.
 pub fn run_file(
     path: &Path,
     options: &RunOptions,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<RunOutcome, RunError> {
-    run_file_with(path, options, NODE_RUNTIME, node_core_runtime, progress)
+    let text = std::fs::read_to_string(path).map_err(|source| {
+        RunError::Scenario(ScenarioError::Read {
+            path: path.to_path_buf(),
+            source,
+        })
+    })?;
+    run_text(path, &text, options, progress)
 }
 
 /// Loads, runs and writes one scenario with any node runtime: `make`
@@ -223,16 +231,31 @@ pub fn run_file_with<R: Runtime + Send>(
     run_text_with(path, &text, options, runtime, make, progress)
 }
 
-/// Runs scenario `text` with node-core's [`Node`] as if it had been read
-/// from `path` (which only names it in errors): `summary.json`'s
-/// `scenario_hash` is the hash of `text`. `raas sweep` runs each grid
-/// point this way.
+/// Runs scenario `text` with node-core's [`Node`] (wrapped in
+/// [`ConsensusNode`] when the scenario has a `[consensus]` section) as if
+/// it had been read from `path` (which only names it in errors):
+/// `summary.json`'s `scenario_hash` is the hash of `text`. `raas sweep`
+/// runs each grid point this way.
 pub fn run_text(
     path: &Path,
     text: &str,
     options: &RunOptions,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<RunOutcome, RunError> {
+    // A scenario that does not parse takes the default path, which reports
+    // the error.
+    let consensus =
+        Scenario::parse_with(path, text, &options.overrides).is_ok_and(|s| s.consensus.is_some());
+    if consensus {
+        return run_text_with(
+            path,
+            text,
+            options,
+            consensus::RUNTIME,
+            ConsensusNode::new,
+            progress,
+        );
+    }
     run_text_with(
         path,
         text,

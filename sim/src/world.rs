@@ -27,7 +27,11 @@
 //! event of the same instant: row `r` covers samples in `[(r−1)·P, r·P)`.
 //! At rounds that are multiples of `run.heldout_every` the row also scores
 //! every honest node's current weights on its held-out data
-//! (`metrics::heldout`), in node-id order.
+//! (`metrics::heldout`), in node-id order. With a `[consensus]` section the
+//! row's `drift` scores the same weights against its truth vector
+//! (`crate::consensus`): since row `r` fires before the node events of
+//! `r·P`, these are the models adopted at the aggregation of the round
+//! whose boundary was `(r−1)·P` (the initial draw in row 1).
 //!
 //! Node state lives in contiguous vectors indexed by node id; the event loop
 //! allocates nothing per event at steady state. The data ([`RunData`]) is
@@ -45,6 +49,7 @@ use node_core::regime::Regime;
 use node_core::runtime::{FrameKind, NodeId, RejectReason, Runtime};
 use node_core::time::Instant;
 
+use crate::consensus;
 use crate::energy::EnergyPools;
 use crate::engine::{EngineError, EventQueue};
 use crate::fixed;
@@ -141,6 +146,8 @@ pub struct World<R: Runtime> {
     inflight: InFlight,
     tx_buf: Vec<u8>,
     rows: Vec<RoundRow>,
+    /// The `[consensus]` truth, one value per weight, if any (`drift`).
+    truth: Option<Vec<f64>>,
     scenario_name: String,
     seed: u64,
     rejected: [u64; RejectReason::ALL.len()],
@@ -224,6 +231,10 @@ impl<R: Runtime> World<R> {
             data,
             inflight: InFlight::new(),
             rows: Vec::with_capacity(run.rounds as usize),
+            truth: scenario
+                .consensus
+                .as_ref()
+                .map(|c| c.truth.vector(usize::from(scenario.node.window_len) + 1)),
             scenario_name: scenario.name.clone(),
             seed,
             rejected: [0; RejectReason::ALL.len()],
@@ -285,6 +296,10 @@ impl<R: Runtime> World<R> {
         let runtime = &mut self.nodes[node as usize];
         runtime.handle_energy(now, level);
         runtime.handle_sample(now, sample.observed);
+        if self.truth.is_some() {
+            // The consensus task learns nothing from samples: no errors.
+            return self.after_input(node, now_us);
+        }
         let telemetry = runtime.telemetry();
         let slot = &mut self.slots[node as usize];
         slot.errors.add(i64::from(telemetry.last_error.to_bits()));
@@ -484,6 +499,11 @@ impl<R: Runtime> World<R> {
         row.samples = errors.count();
         (row.consensus_distance, row.consensus_distance_max) =
             metrics::consensus_distance(&weights, dim);
+        row.drift = self
+            .truth
+            .as_deref()
+            .filter(|t| t.len() == dim)
+            .map(|t| consensus::drift(&weights, t).unwrap_or(f64::NAN));
     }
 
     /// The metrics rows recorded so far.

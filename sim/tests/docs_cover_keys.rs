@@ -26,12 +26,14 @@ fn every_key_of_every_section_is_in_the_reference() {
         ("src/aggregation_config.rs", "ReputationConfig"),
         ("src/radio.rs", "RadioConfig"),
         ("src/energy.rs", "EnergyConfig"),
+        ("src/consensus.rs", "ConsensusConfig"),
+        ("src/reproduce/claim.rs", "ClaimConfig"),
     ];
     let mut missing = Vec::new();
     for (file, name) in sections {
         let source = std::fs::read_to_string(root.join(file)).unwrap();
         let fields = fields_of(&source, name);
-        assert!(fields.len() >= 3, "{name}: parsed only {fields:?}");
+        assert!(fields.len() >= 2, "{name}: parsed only {fields:?}");
         for field in fields {
             if !doc.contains(&format!("`{field}`")) {
                 missing.push(format!("{name}.{field}"));

@@ -44,7 +44,9 @@ pub enum Measure {
     /// Rounds until consensus (with exchanged updates) and until the
     /// held-out error stays within 5 % of the central optimum.
     Convergence,
-    /// [`Measure::Convergence`] over several swarm sizes (`[claim] sizes`).
+    /// [`Measure::Convergence`] over several swarm sizes (`[claim] sizes`);
+    /// with `paper_sizes`, also the paper's synthetic consensus task at
+    /// those sizes: rounds until drift < 0.005.
     ConvergenceRate,
     /// The scenario at `[claim] sizes[1]` nodes against `sizes[0]`: it
     /// completes, and its held-out error relative to the smaller run's.
@@ -93,6 +95,15 @@ pub struct ClaimConfig {
     /// Swarm sizes for [`Measure::ConvergenceRate`] and [`Measure::Scale`].
     #[serde(default)]
     pub sizes: Vec<u32>,
+    /// [`Measure::ConvergenceRate`]'s paper-setup measurement: the swarm
+    /// sizes (honest nodes) the paper's synthetic consensus task is run at
+    /// (`crate::consensus`); empty: no paper-setup measurement.
+    #[serde(default)]
+    pub paper_sizes: Vec<u32>,
+    /// The paper's figure at each of `paper_sizes` (rounds to drift
+    /// < 0.005), shown beside ours; empty or as long as `paper_sizes`.
+    #[serde(default)]
+    pub paper_rounds: Vec<f64>,
     /// For [`Measure::Pending`]: the capability the measurement needs.
     #[serde(default)]
     pub needs: String,
@@ -122,6 +133,22 @@ impl Validate for ClaimConfig {
             Measure::Scale => 2,
             _ => 0,
         };
+        v.require(
+            self.paper_sizes.iter().all(|n| *n >= 2)
+                && (self.paper_sizes.is_empty() || self.measure == Measure::ConvergenceRate),
+            "paper_sizes",
+            "swarm sizes of 2 nodes or more, with measure = \"convergence_rate\" only",
+            format_args!("{:?}", self.paper_sizes),
+        );
+        v.require(
+            self.paper_rounds.is_empty() || self.paper_rounds.len() == self.paper_sizes.len(),
+            "paper_rounds",
+            format_args!(
+                "none, or one figure per `paper_sizes` entry ({})",
+                self.paper_sizes.len()
+            ),
+            format_args!("{} figures", self.paper_rounds.len()),
+        );
         v.require(
             self.sizes.len() >= sizes_needed && self.sizes.iter().all(|n| *n >= 2),
             "sizes",

@@ -25,6 +25,7 @@ pub use error::{Located, Problem, ScenarioError};
 pub use overrides::Override;
 
 use crate::baseline::isolated::Baseline;
+use crate::consensus::ConsensusConfig;
 use crate::dataset::DatasetConfig;
 use crate::energy::EnergyConfig;
 use crate::metrics::window::FINAL_WINDOW_ROUNDS;
@@ -69,6 +70,10 @@ pub struct Scenario {
     /// Node runtime parameters.
     #[serde(default)]
     pub node: NodeConfig,
+    /// The paper's synthetic consensus task in place of learning from the
+    /// dataset (`crate::consensus`). Absent elsewhere.
+    #[serde(default)]
+    pub consensus: Option<ConsensusConfig>,
     /// What a paper scenario claims (`scenarios/paper/`; see
     /// `crate::reproduce`). Absent elsewhere.
     #[serde(default)]
@@ -206,6 +211,10 @@ impl Validate for Scenario {
         v.section("energy", |v| self.energy.validate(v));
         v.section("dataset", |v| self.dataset.validate(v));
         v.section("node", |v| self.node.validate(v));
+        if let Some(consensus) = &self.consensus {
+            v.section("consensus", |v| consensus.validate(v));
+            consensus.validate_against(self, v);
+        }
         if let Some(claim) = &self.claim {
             v.section("claim", |v| claim.validate(v));
         }
