@@ -27,16 +27,15 @@
 //! ## Noise
 //!
 //! Draw `k` of node `i` (`k = 0` at construction, `k ≥ 1` at the boundary
-//! `k · round_period + round_offset`) reads words `4·d·k …` of the ChaCha
-//! stream `stream(seed, i, ConsensusNoise)`: per coordinate two 64-bit
-//! words, turned into one standard normal by Box–Muller in `f64`
-//! (`√(−2 ln u₁) · cos(2π u₂)`, `u₁ ∈ (0, 1]`, `u₂ ∈ [0, 1)` from the top
-//! 53 bits). The value `truth_j + noise_std · z` is converted with
-//! [`fixed::from_f64`] (floor to Q16.16) and clamped to the node's
-//! `±weight_limit`. A draw depends only on (seed, node, k), so it is the
-//! same whatever else the run does; `ln` and `cos` are the platform's
-//! (correctly rounded on every target we run, but not guaranteed so by
-//! IEEE 754, unlike the dataset noise's integer arithmetic).
+//! `k · round_period + round_offset`) reads words `2·d·k …` of the ChaCha
+//! stream `stream(seed, i, ConsensusNoise)`: per coordinate the dataset's
+//! approximately Gaussian noise ([`noise::next_centred`], a centred sum of
+//! four uniforms, scaled by [`NoiseScale`] to `noise_std`), in integer
+//! arithmetic only, so a draw is bit-identical on every machine like every
+//! other sample of the simulator. The value is `truth_j` (converted with
+//! [`fixed::from_f64`], floor to Q16.16) plus that noise, clamped to the
+//! node's `±weight_limit`. A draw depends only on (seed, node, k), so it is
+//! the same whatever else the run does.
 
 use node_core::model::ModelError;
 use node_core::node::Node;
@@ -44,10 +43,9 @@ use node_core::q::Q;
 use node_core::rng::{Purpose, stream};
 use node_core::runtime::{Runtime, RxError, SnapshotError, Telemetry, Transmit};
 use node_core::time::Instant;
-use rand_chacha::ChaCha8Rng;
-use rand_core::Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::dataset::noise::{self, NoiseScale};
 use crate::fixed;
 use crate::runner;
 use crate::scenario::Scenario;
@@ -58,7 +56,7 @@ use crate::world::NodeInit;
 pub const RUNTIME: &str = "node-core Node on the synthetic consensus task";
 
 /// Stream words one coordinate of one draw consumes (two `u64`).
-const WORDS_PER_COORDINATE: u128 = 4;
+const WORDS_PER_COORDINATE: u128 = noise::WORDS_PER_SAMPLE;
 
 /// The truth vector: one value for every coordinate, or one per coordinate.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
@@ -167,8 +165,8 @@ impl ConsensusConfig {
 /// round boundary; every other input and output is the node's own.
 pub struct ConsensusNode {
     node: Node,
-    truth: Vec<f64>,
-    noise_std: f64,
+    truth: Vec<Q>,
+    scale: NoiseScale,
     seed: u64,
     id: u32,
     period_us: u64,
@@ -190,8 +188,13 @@ impl ConsensusNode {
         let offset_us = core.round_offset.as_micros();
         let limit = core.model.weight_limit;
         let mut wrapped = ConsensusNode {
-            truth: config.truth.vector(dim),
-            noise_std: config.noise_std,
+            truth: config
+                .truth
+                .vector(dim)
+                .into_iter()
+                .map(fixed::from_f64)
+                .collect(),
+            scale: NoiseScale::from_std(config.noise_std),
             seed: init.seed,
             id: init.id,
             period_us,
@@ -238,19 +241,12 @@ impl ConsensusNode {
         let dim = self.draw.len() as u128;
         rng.set_word_pos(u128::from(k) * dim * WORDS_PER_COORDINATE);
         for (slot, truth) in self.draw.iter_mut().zip(&self.truth) {
-            let value = truth + self.noise_std * standard_normal(&mut rng);
-            *slot = fixed::from_f64(value).clamp(-self.limit, self.limit);
+            let noise_raw = self.scale.apply(noise::next_centred(&mut rng));
+            let value = Q::from_bits(truth.to_bits().saturating_add(noise_raw));
+            *slot = value.clamp(-self.limit, self.limit);
         }
         self.node.set_local_model(&self.draw)
     }
-}
-
-/// One standard normal from two 64-bit words (Box–Muller, cosine branch).
-pub fn standard_normal(rng: &mut ChaCha8Rng) -> f64 {
-    const SCALE: f64 = 1.0 / (1_u64 << 53) as f64;
-    let u1 = ((rng.next_u64() >> 11) + 1) as f64 * SCALE; // (0, 1]
-    let u2 = (rng.next_u64() >> 11) as f64 * SCALE; // [0, 1)
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
 }
 
 impl Runtime for ConsensusNode {
@@ -335,17 +331,5 @@ mod tests {
         assert!((d - 0.5_f64.sqrt()).abs() < 1e-15, "{d}");
         assert_eq!(drift(&[], &[1.0]), None);
         assert_eq!(Truth::Value(0.5).vector(3), vec![0.5; 3]);
-    }
-
-    #[test]
-    fn box_muller_has_unit_variance() {
-        let mut rng = stream(1, 0, Purpose::ConsensusNoise);
-        let z: Vec<f64> = (0..20_000).map(|_| standard_normal(&mut rng)).collect();
-        let mean = z.iter().sum::<f64>() / z.len() as f64;
-        let var = z.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / z.len() as f64;
-        assert!(
-            mean.abs() < 0.03 && (var - 1.0).abs() < 0.04,
-            "{mean} {var}"
-        );
     }
 }

@@ -14,8 +14,8 @@ use node_core::rng::{Purpose, stream};
 use rand_chacha::ChaCha8Rng;
 use rand_core::Rng;
 
-/// Stream words consumed per sample.
-const WORDS_PER_SAMPLE: u128 = 2;
+/// Stream words consumed per sample (one [`next_centred`]).
+pub const WORDS_PER_SAMPLE: u128 = 2;
 
 /// Variance of the centred sum `c`: `4 (2^32 − 1) / 3` (an exact integer).
 const CENTRED_VARIANCE: f64 = 5_726_623_060.0;
