@@ -107,6 +107,25 @@ pub struct ClaimConfig {
     /// For [`Measure::Pending`]: the capability the measurement needs.
     #[serde(default)]
     pub needs: String,
+    /// For [`Measure::BytesToTarget`]: the same measurement on other
+    /// data (the scenario with `[dataset]` and `[run] rounds` replaced),
+    /// each reported beside the scenario's own.
+    #[serde(default)]
+    pub datasets: Vec<DatasetVariant>,
+}
+
+/// `[[claim.datasets]]`: one more dataset a measurement is repeated on.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetVariant {
+    /// Its name in the report, e.g. `ECG5000`.
+    pub label: String,
+    /// The `[dataset]` table that replaces the scenario's (validated like
+    /// a written one when the variant is built).
+    pub dataset: toml::Table,
+    /// `[run] rounds` for this dataset, when it differs.
+    #[serde(default)]
+    pub rounds: Option<u32>,
 }
 
 fn at_most() -> bool {
