@@ -635,7 +635,11 @@ fn bytes_to_target(cx: &Context<'_>) -> Result<Row, ReproduceError> {
         let path = variant(cx, &out.join("swarm"), |t| with_dataset(t, v))?;
         let swarm = run_seeds(&path, &out.join("swarm"), cx.seeds, cx.tick)?;
         let fedavg = fedavg_runs(cx, &out.join("fedavg"), |t| with_dataset(t, v))?;
-        parts.push(format!("{}: {}", v.label, BytesToTarget::of(&swarm, &fedavg).text));
+        parts.push(format!(
+            "{}: {}",
+            v.label,
+            BytesToTarget::of(&swarm, &fedavg).text
+        ));
     }
     let row = Row::new(cx.claim).system(format!(
         "model-update bytes on the air until the learning error stays within 5 % of the central optimum — {}",
@@ -687,7 +691,11 @@ impl BytesToTarget {
             .filter_map(|(s, f)| Some(f.bytes_to_target()? as f64 / s.bytes_to_target()? as f64))
             .collect();
         let ratio = (ratios.len() == swarm.len()).then(|| mean_sd(&ratios));
-        let mut text = format!("gossip {}, federated averaging {}", side(swarm), side(fedavg));
+        let mut text = format!(
+            "gossip {}, federated averaging {}",
+            side(swarm),
+            side(fedavg)
+        );
         match ratio {
             Some((m, s)) => text.push_str(&format!(", FL / gossip = {m:.2} ± {s:.2}")),
             None => text.push_str(", no ratio: not every seed reached the target"),
