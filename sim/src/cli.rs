@@ -189,6 +189,10 @@ struct PlotArgs {
     /// Sweep CSV: the parameter column (dotted key path) on the x axis.
     #[arg(long, value_name = "KEY")]
     x: Option<String>,
+    /// Sweep CSV: a second parameter column; with --x, draws each metric
+    /// as a heatmap over the x × y grid (mean over seeds per cell).
+    #[arg(long, value_name = "KEY2")]
+    y: Option<String>,
     /// Sweep CSV: a figure column to plot against --x (repeatable)
     /// [default: rmse_heldout].
     #[arg(long, value_name = "COL")]
@@ -393,6 +397,7 @@ fn plot(args: &PlotArgs) -> u8 {
         &args.input,
         args.out.as_deref(),
         args.x.as_deref(),
+        args.y.as_deref(),
         &args.metric,
     ) {
         Ok(files) => {

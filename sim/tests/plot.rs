@@ -290,3 +290,119 @@ fn a_sweep_csv_gives_metric_against_parameter() {
         r.stderr
     );
 }
+
+/// A 2 × 3 grid of `radio.loss_probability` × `gossip.fanout`, two seeds;
+/// the cell (0.5, 4) has no run.
+const GRID_CSV: &str = "run_index,point,radio.loss_probability,gossip.fanout,seed,rmse_heldout\n\
+    0,a,0.0,1,1,0.1\n1,a,0.0,1,2,0.3\n\
+    2,b,0.0,2,1,0.2\n3,b,0.0,2,2,0.2\n\
+    4,c,0.0,4,1,0.5\n5,c,0.0,4,2,0.7\n\
+    6,d,0.5,1,1,1.5\n7,d,0.5,1,2,1.25\n\
+    8,e,0.5,2,1,0.9\n9,e,0.5,2,2,1.1\n";
+
+#[test]
+fn a_two_key_sweep_csv_gives_a_heatmap() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("grid.csv"), GRID_CSV).unwrap();
+    let args = |out: &str| {
+        [
+            "plot",
+            "grid.csv",
+            "--x",
+            "radio.loss_probability",
+            "--y",
+            "gossip.fanout",
+            "--out",
+            out,
+        ]
+        .map(String::from)
+    };
+    let r = raas_in(tmp.path(), args("a"));
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let stem = "sweep-rmse_heldout-by-radio_loss_probability-and-gossip_fanout";
+    assert_eq!(r.stdout, format!("a/{stem}.png\na/{stem}.svg\n"));
+    let a = tmp.path().join("a");
+    let png = read(&a.join(format!("{stem}.png")));
+    assert_eq!(png_size(&png), (WIDTH, HEIGHT));
+    let text = svg(&a, stem);
+    assert!(text.starts_with("<svg"));
+    for label in [
+        "\nradio.loss_probability\n",
+        "\ngossip.fanout\n",
+        "grid: rmse_heldout, mean over 2 seeds",
+        "rmse_heldout (mean of 2 seeds)",
+        // Cells: means over the two seeds; the missing cell is a dash.
+        "\n1.38\n",
+        "\n0.2\n",
+        "\n–\n",
+        "max 1.38",
+        "min 0.2",
+    ] {
+        assert!(text.contains(label), "heatmap SVG lacks {label:?}");
+    }
+    // The empty cell (x = 0.5, y = 4: top right) is grey, a filled one
+    // (x = 0, y = 4: top left) is not.
+    let decoder = png::Decoder::new(png.as_slice());
+    let mut reader = decoder.read_info().unwrap();
+    let mut rgb = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut rgb).unwrap();
+    let pixel = |x: usize, y: usize| {
+        let at = y * info.line_size + 3 * x;
+        rgb[at..at + 3].to_vec()
+    };
+    assert_eq!(pixel(700, 120), vec![225, 225, 225], "empty cell");
+    assert_ne!(pixel(300, 120), vec![225, 225, 225], "filled cell");
+    assert_ne!(pixel(300, 120), vec![255, 255, 255], "filled cell");
+    // The same CSV gives the same bytes.
+    let r = raas_in(tmp.path(), args("b"));
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let b = tmp.path().join("b");
+    for ext in ["png", "svg"] {
+        let name = format!("{stem}.{ext}");
+        assert_eq!(read(&a.join(&name)), read(&b.join(&name)), "{name} differs");
+    }
+}
+
+#[test]
+fn bad_heatmap_input_exits_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    std::fs::write(cwd.join("grid.csv"), GRID_CSV).unwrap();
+    let heatmap = |file: &str, x: &str, y: &str| {
+        raas_in(cwd, ["plot", file, "--x", x, "--y", y, "--out", "out"])
+    };
+    // --y without --x.
+    let r = raas_in(cwd, ["plot", "grid.csv", "--y", "gossip.fanout"]);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert!(r.stderr.contains("--y needs --x"), "{}", r.stderr);
+    // A missing column, named with the file.
+    let r = heatmap("grid.csv", "radio.loss_probability", "radio.mtu_bytes");
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("grid.csv: no column `radio.mtu_bytes`"),
+        "{}",
+        r.stderr
+    );
+    // A non-numeric key column.
+    let r = heatmap("grid.csv", "radio.loss_probability", "point");
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("grid.csv: row 1, column `point`: \"a\" is not a number"),
+        "{}",
+        r.stderr
+    );
+    // A third key varying within a cell: same x, y and seed twice.
+    let three = "a,b,c,seed,rmse_heldout\n1,1,1,1,0.1\n1,1,2,1,0.2\n";
+    std::fs::write(cwd.join("three.csv"), three).unwrap();
+    let r = heatmap("three.csv", "a", "b");
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("three.csv: rows 1 and 2 have a = 1, b = 1 and seed 1"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("a third grid key varies"), "{}", r.stderr);
+    assert!(!cwd.join("out").exists(), "nothing is written on bad input");
+}

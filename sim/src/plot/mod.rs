@@ -9,7 +9,8 @@
 //! written atomically. The same files give byte-identical plots.
 //!
 //! Or a sweep CSV (one row per run): a metric against a parameter column,
-//! see [`sweep`].
+//! see [`sweep`], or over a grid of two parameter columns as a heatmap,
+//! see [`heatmap`].
 //!
 //! One concept per file: [`table`] reads CSV columns by name, [`run`] a
 //! run's files, [`figures`] turns runs into [`figure::Figure`]s (what is
@@ -18,6 +19,7 @@
 pub mod error;
 pub mod figure;
 pub mod figures;
+pub mod heatmap;
 pub mod render;
 pub mod run;
 pub mod sweep;
@@ -27,21 +29,28 @@ use std::path::{Path, PathBuf};
 
 use crate::output;
 pub use error::PlotError;
-use figure::Figure;
+use render::Drawable;
 use run::Run;
 
 /// The metric a sweep plot shows when none is named.
 pub const DEFAULT_SWEEP_METRIC: &str = "rmse_heldout";
 
 /// What `raas plot` was asked: `input` is a run directory, a directory of
-/// runs, or (with `x`) a sweep CSV; `metrics` are the sweep's y columns
-/// (default [`DEFAULT_SWEEP_METRIC`]).
+/// runs, or (with `x`) a sweep CSV; `metrics` are the sweep's plotted
+/// columns (default [`DEFAULT_SWEEP_METRIC`]); with `y` too, a heatmap
+/// over the grid of `x` and `y`.
 pub fn plot_input(
     input: &Path,
     out: Option<&Path>,
     x: Option<&str>,
+    y: Option<&str>,
     metrics: &[String],
 ) -> Result<Vec<PathBuf>, PlotError> {
+    if y.is_some() && x.is_none() {
+        return Err(PlotError::Usage(
+            "--y needs --x: a heatmap is drawn over the grid of --x KEY and --y KEY2".into(),
+        ));
+    }
     let is_file = input.is_file();
     match (is_file, x) {
         (true, Some(x)) => {
@@ -52,14 +61,18 @@ pub fn plot_input(
                 metrics
             };
             let dir = input.parent().filter(|p| !p.as_os_str().is_empty());
-            plot_sweep(input, x, metrics, out.or(dir).unwrap_or(Path::new(".")))
+            let out = out.or(dir).unwrap_or(Path::new("."));
+            match y {
+                Some(y) => plot_heatmaps(input, x, y, metrics, out),
+                None => plot_sweep(input, x, metrics, out),
+            }
         }
         (true, None) => Err(PlotError::Usage(format!(
             "{} is a file: to plot a sweep CSV name its parameter column with --x KEY;              to plot a run give its directory",
             input.display()
         ))),
         (false, Some(_)) => Err(PlotError::Usage(
-            "--x and --metric are for a sweep CSV, not a run directory".into(),
+            "--x, --y and --metric are for a sweep CSV, not a run directory".into(),
         )),
         (false, None) if !metrics.is_empty() => Err(PlotError::Usage(
             "--metric is for a sweep CSV, not a run directory".into(),
@@ -78,6 +91,20 @@ pub fn plot_sweep(
 ) -> Result<Vec<PathBuf>, PlotError> {
     let table = sweep::read(csv)?;
     write_figures(&sweep::figures(&table, x, metrics)?, out)
+}
+
+/// Draws a heatmap of each of `metrics` over the grid of columns `x` and
+/// `y` of the sweep CSV `csv` into `out`
+/// (`sweep-<metric>-by-<x>-and-<y>.png`/`.svg`); returns the files written.
+pub fn plot_heatmaps(
+    csv: &Path,
+    x: &str,
+    y: &str,
+    metrics: &[String],
+    out: &Path,
+) -> Result<Vec<PathBuf>, PlotError> {
+    let table = sweep::read(csv)?;
+    write_figures(&heatmap::heatmaps(&table, x, y, metrics)?, out)
 }
 
 /// Plots the run(s) of `input` (a run directory or a directory of
@@ -113,7 +140,7 @@ pub fn plot_runs(dirs: &[PathBuf], out: &Path) -> Result<Vec<PathBuf>, PlotError
 
 /// Draws each figure and writes `<out>/<stem>.png` and `<out>/<stem>.svg`
 /// atomically, creating `out` if needed; returns the files written.
-pub fn write_figures(figures: &[Figure], out: &Path) -> Result<Vec<PathBuf>, PlotError> {
+pub fn write_figures(figures: &[impl Drawable], out: &Path) -> Result<Vec<PathBuf>, PlotError> {
     let write_error = |path: &Path| {
         let path = path.to_path_buf();
         move |e| PlotError::Write(path, e)
@@ -126,11 +153,11 @@ pub fn write_figures(figures: &[Figure], out: &Path) -> Result<Vec<PathBuf>, Plo
     output::remove_stale_temporaries(out).map_err(write_error(out))?;
     let mut written = Vec::new();
     for figure in figures {
-        let png_path = out.join(format!("{}.png", figure.stem));
+        let png_path = out.join(format!("{}.png", figure.stem()));
         let png = render::png(figure).map_err(|e| PlotError::Render(png_path.clone(), e))?;
         output::write_bytes_atomically(&png_path, &png).map_err(write_error(&png_path))?;
         written.push(png_path);
-        let svg_path = out.join(format!("{}.svg", figure.stem));
+        let svg_path = out.join(format!("{}.svg", figure.stem()));
         let svg = render::svg(figure).map_err(|e| PlotError::Render(svg_path.clone(), e))?;
         output::write_bytes_atomically(&svg_path, svg.as_bytes())
             .map_err(write_error(&svg_path))?;

@@ -74,7 +74,7 @@ pub fn figures(table: &Table, x: &str, metrics: &[String]) -> Result<Vec<Figure>
 
 /// `name` with every character but ASCII letters, digits, `-` and `_`
 /// replaced by `_` (dotted key paths become file names).
-fn file_safe(name: &str) -> String {
+pub(crate) fn file_safe(name: &str) -> String {
     name.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
