@@ -45,9 +45,7 @@ use crate::power::{EnergyCosts, EnergyMeter};
 use crate::q::{self, Q};
 use crate::regime::{self, DetectorConfig, EntropyConfig, EntropySignal, RegimeDetector};
 use crate::reputation::{self, ReputationConfig, ReputationTable};
-use crate::runtime::{
-    Destination, FrameKind, NodeId, Runtime, RxError, SnapshotError, Telemetry, Transmit,
-};
+use crate::runtime::{Destination, FrameKind, NodeId, Runtime, RxError, Telemetry, Transmit};
 use crate::time::{Duration, Instant};
 use crate::wire::{self, Encoding, FrameRepr, Message, ModelUpdateRepr, Reassembler};
 
@@ -787,14 +785,6 @@ impl Runtime for Node {
 
     fn weights(&self) -> &[Q] {
         self.model.weights()
-    }
-
-    fn snapshot(&self, _buf: &mut [u8]) -> Result<usize, SnapshotError> {
-        Err(SnapshotError::Unsupported)
-    }
-
-    fn restore(&mut self, _bytes: &[u8]) -> Result<(), SnapshotError> {
-        Err(SnapshotError::Unsupported)
     }
 }
 

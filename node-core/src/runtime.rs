@@ -292,10 +292,17 @@ pub trait Runtime {
     fn weights(&self) -> &[Q];
 
     /// Serialises the persistent state into `buf`, returning its length.
-    fn snapshot(&self, buf: &mut [u8]) -> Result<usize, SnapshotError>;
+    /// By default a runtime keeps no persistent state:
+    /// [`SnapshotError::Unsupported`].
+    fn snapshot(&self, _buf: &mut [u8]) -> Result<usize, SnapshotError> {
+        Err(SnapshotError::Unsupported)
+    }
 
-    /// Restores persistent state written by [`Runtime::snapshot`].
-    fn restore(&mut self, bytes: &[u8]) -> Result<(), SnapshotError>;
+    /// Restores persistent state written by [`Runtime::snapshot`]. By
+    /// default [`SnapshotError::Unsupported`].
+    fn restore(&mut self, _bytes: &[u8]) -> Result<(), SnapshotError> {
+        Err(SnapshotError::Unsupported)
+    }
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use node_core::model::{LinearNeuron, LinearNeuronConfig, Predictor};
 use node_core::q::Q;
 use node_core::regime::Regime;
-use node_core::runtime::{Runtime, RxError, SnapshotError, Telemetry, Transmit};
+use node_core::runtime::{Runtime, RxError, Telemetry, Transmit};
 use node_core::time::Instant;
 use sim::runner::{RunOptions, run_file_with};
 use sim::scenario::Scenario;
@@ -68,14 +68,6 @@ impl Runtime for Alone {
 
     fn weights(&self) -> &[Q] {
         self.model.weights()
-    }
-
-    fn snapshot(&self, _buf: &mut [u8]) -> Result<usize, SnapshotError> {
-        Err(SnapshotError::Unsupported)
-    }
-
-    fn restore(&mut self, _bytes: &[u8]) -> Result<(), SnapshotError> {
-        Err(SnapshotError::Unsupported)
     }
 }
 

@@ -4,9 +4,7 @@
 use std::path::Path;
 
 use node_core::q::Q;
-use node_core::runtime::{
-    Destination, FrameKind, Runtime, RxError, SnapshotError, Telemetry, Transmit,
-};
+use node_core::runtime::{Destination, FrameKind, Runtime, RxError, Telemetry, Transmit};
 use node_core::time::{Duration, Instant};
 use sim::runner::{RunOptions, run_file_with};
 
@@ -62,12 +60,6 @@ impl Runtime for Echo {
     }
     fn weights(&self) -> &[Q] {
         &self.weights
-    }
-    fn snapshot(&self, _buf: &mut [u8]) -> Result<usize, SnapshotError> {
-        Err(SnapshotError::Unsupported)
-    }
-    fn restore(&mut self, _bytes: &[u8]) -> Result<(), SnapshotError> {
-        Err(SnapshotError::Unsupported)
     }
 }
 

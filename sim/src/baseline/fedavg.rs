@@ -32,9 +32,7 @@ use node_core::model::{LinearNeuron, LinearNeuronConfig, Predictor};
 use node_core::power::EnergyMeter;
 use node_core::q::Q;
 use node_core::regime::Regime;
-use node_core::runtime::{
-    Destination, FrameKind, NodeId, Runtime, RxError, SnapshotError, Telemetry, Transmit,
-};
+use node_core::runtime::{Destination, FrameKind, NodeId, Runtime, RxError, Telemetry, Transmit};
 use node_core::time::{Duration, Instant};
 use node_core::wire::{Encoding, FrameRepr, Message, ModelUpdateRepr, Words};
 
@@ -269,13 +267,5 @@ impl Runtime for FedAvgNode {
 
     fn weights(&self) -> &[Q] {
         self.model.weights()
-    }
-
-    fn snapshot(&self, _buf: &mut [u8]) -> Result<usize, SnapshotError> {
-        Err(SnapshotError::Unsupported)
-    }
-
-    fn restore(&mut self, _bytes: &[u8]) -> Result<(), SnapshotError> {
-        Err(SnapshotError::Unsupported)
     }
 }

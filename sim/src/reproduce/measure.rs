@@ -104,6 +104,17 @@ fn run_seeds(
     run_seeds_with(path, out, seeds, tick, Runtime::Node)
 }
 
+/// A paper run of `seed` into `dir`. reproduce owns `results/paper/`, so a
+/// changed paper scenario replaces its earlier runs (`force`).
+fn run_options(dir: &Path, seed: u64) -> RunOptions {
+    RunOptions {
+        seed: Some(seed),
+        out: Some(dir.to_path_buf()),
+        force: true,
+        ..RunOptions::default()
+    }
+}
+
 /// Which node runtime a run uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Runtime {
@@ -124,14 +135,7 @@ fn run_seeds_with(
         .into_par_iter()
         .map(|seed| {
             let dir = out.join(format!("seed-{seed}"));
-            // reproduce owns results/paper/: a changed paper scenario
-            // replaces its earlier runs.
-            let options = RunOptions {
-                seed: Some(seed),
-                out: Some(dir.clone()),
-                force: true,
-                ..RunOptions::default()
-            };
+            let options = run_options(&dir, seed);
             let result = match runtime {
                 Runtime::Node => runner::run_file(path, &options, &mut |_| {}),
                 Runtime::FedAvg => runner::run_file_with(
@@ -167,12 +171,7 @@ fn run_sets(
         .map(|&(set, seed)| {
             let (path, out) = &sets[set];
             let dir = out.join(format!("seed-{seed}"));
-            let options = RunOptions {
-                seed: Some(seed),
-                out: Some(dir.clone()),
-                force: true,
-                ..RunOptions::default()
-            };
+            let options = run_options(&dir, seed);
             let outcome = runner::run_file(path, &options, &mut |_| {})
                 .map_err(|e| ReproduceError::Run(path.clone(), e.to_string()))?;
             tick();
