@@ -726,10 +726,9 @@ impl Runtime for Node {
         }
         self.begin_round(now);
         // Skip boundaries a sleeping host missed (at most one round runs).
-        let period_us = self.config.round_period.as_micros();
-        let behind_us = (now - self.next_round_at).as_micros();
-        self.next_round_at += Duration::from_micros((behind_us / period_us + 1) * period_us);
-        debug_assert!(self.next_round_at > now);
+        self.next_round_at = self
+            .next_round_at
+            .next_boundary_after(now, self.config.round_period);
     }
 
     fn handle_energy(&mut self, _now: Instant, level: Q) {

@@ -24,6 +24,18 @@ impl Instant {
     /// The origin, `t = 0`.
     pub const ZERO: Instant = Instant { micros: 0 };
 
+    /// The first boundary of a `period` grid through `self` that lies
+    /// strictly after `now`, for `now ≥ self`: a round clock that skips the
+    /// boundaries a sleeping host missed. Panics on a zero period.
+    pub fn next_boundary_after(self, now: Instant, period: Duration) -> Instant {
+        assert!(period.as_micros() > 0, "zero period");
+        let behind_us = now.saturating_since(self).as_micros();
+        let period_us = period.as_micros();
+        let next = self + Duration::from_micros((behind_us / period_us + 1) * period_us);
+        debug_assert!(next > now);
+        next
+    }
+
     /// An instant `micros` microseconds after the origin.
     pub const fn from_micros(micros: u64) -> Instant {
         Instant { micros }
@@ -142,6 +154,21 @@ impl fmt::Display for Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn next_boundary_skips_missed_ones() {
+        let p = Duration::from_secs(10);
+        let b = Instant::from_secs(10);
+        assert_eq!(b.next_boundary_after(b, p), Instant::from_secs(20));
+        assert_eq!(
+            b.next_boundary_after(Instant::from_secs(19), p),
+            Instant::from_secs(20)
+        );
+        assert_eq!(
+            b.next_boundary_after(Instant::from_secs(35), p),
+            Instant::from_secs(40)
+        );
+    }
 
     #[test]
     fn arithmetic_saturates_and_orders() {

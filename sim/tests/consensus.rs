@@ -192,19 +192,7 @@ fn reproduce_measures_convergence_rate_in_the_paper_setup() {
     let mut reports = Vec::new();
     for jobs in ["1", "2"] {
         let out = tmp.path().join(format!("out-{jobs}"));
-        let args = [
-            "reproduce",
-            "--seeds",
-            "2",
-            "--jobs",
-            jobs,
-            "--quiet",
-            "--scenarios",
-            papers.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ];
-        let r = raas_in(tmp.path(), args);
+        let r = reproduce(tmp.path(), &papers, &out, jobs);
         assert_eq!(r.code, Some(0), "{}", r.stderr);
         reports.push(read(&out, "REPRODUCTION.md"));
         let run = out.join("convergence-rate/consensus-nodes-40/seed-2");

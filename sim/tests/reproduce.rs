@@ -24,22 +24,6 @@ fn small_paper_dir(dir: &Path) {
     write_scenario(dir, "sybil.toml", &pending);
 }
 
-fn reproduce(cwd: &Path, papers: &Path, out: &Path, jobs: &str) -> Raas {
-    let args = [
-        "reproduce",
-        "--seeds",
-        "2",
-        "--jobs",
-        jobs,
-        "--quiet",
-        "--scenarios",
-        papers.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    raas_in(cwd, args)
-}
-
 #[test]
 fn every_paper_scenario_has_a_valid_claim_named_after_its_file() {
     let dir = workspace_root().join("scenarios/paper");

@@ -230,9 +230,9 @@ impl Runtime for FedAvgNode {
         } else {
             self.queue_model(Destination::Unicast(SERVER));
         }
-        let period_us = self.round_period.as_micros();
-        let behind_us = (now - self.next_round_at).as_micros();
-        self.next_round_at += Duration::from_micros((behind_us / period_us + 1) * period_us);
+        self.next_round_at = self
+            .next_round_at
+            .next_boundary_after(now, self.round_period);
     }
 
     fn handle_energy(&mut self, _now: Instant, _level: Q) {}

@@ -217,3 +217,21 @@ pub fn fnv1a64(bytes: &[u8]) -> u64 {
         (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
     })
 }
+
+/// `raas reproduce --seeds 2 --jobs JOBS --quiet` over the paper scenarios
+/// in `papers`, writing into `out`.
+pub fn reproduce(cwd: &Path, papers: &Path, out: &Path, jobs: &str) -> Raas {
+    let args = [
+        "reproduce",
+        "--seeds",
+        "2",
+        "--jobs",
+        jobs,
+        "--quiet",
+        "--scenarios",
+        papers.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    raas_in(cwd, args)
+}
