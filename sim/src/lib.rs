@@ -9,7 +9,8 @@
 //! `baseline` adds the references each run stands beside (the same swarm
 //! isolated, persistence, least-squares optima on the same data);
 //! `consensus` runs node-core's node on the paper's synthetic consensus
-//! task instead of the dataset.
+//! task instead of the dataset; `faults` injects power loss, crashes,
+//! partitions, corruption and clock drift (`[faults]`).
 #![deny(missing_docs)]
 
 pub mod aggregation_config;
@@ -19,6 +20,7 @@ pub mod consensus;
 pub mod dataset;
 pub mod energy;
 pub mod engine;
+pub mod faults;
 pub mod fixed;
 pub mod inflight;
 pub mod metrics;

@@ -30,6 +30,7 @@ use crate::baseline::comparison::Comparison;
 use crate::baseline::isolated::{self, Baseline};
 use crate::baseline::reference::{self, References};
 use crate::consensus::{self, ConsensusNode};
+use crate::faults::Faults;
 use crate::metrics::RoundRow;
 use crate::metrics::window::FinalWindow;
 use crate::output;
@@ -218,7 +219,7 @@ pub fn run_file_with<R: Runtime + Send>(
     path: &Path,
     options: &RunOptions,
     runtime: &'static str,
-    make: impl Fn(&Scenario, &NodeInit) -> Result<R, String>,
+    make: impl Fn(&Scenario, &NodeInit) -> Result<R, String> + Sync,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<RunOutcome, RunError> {
     // Read once: the same bytes are parsed and hashed into the summary.
@@ -272,7 +273,7 @@ pub fn run_text_with<R: Runtime + Send>(
     text: &str,
     options: &RunOptions,
     runtime: &'static str,
-    make: impl Fn(&Scenario, &NodeInit) -> Result<R, String>,
+    make: impl Fn(&Scenario, &NodeInit) -> Result<R, String> + Sync,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<RunOutcome, RunError> {
     let scenario =
@@ -318,7 +319,7 @@ pub fn run_text_with<R: Runtime + Send>(
             .map_err(|e| RunError::Resolve(path.to_path_buf(), e))?;
         resolved_baselines.push(text);
     }
-    let (references, wall) = simulate(path, &scenario, &mut main, &mut others, progress)?;
+    let (references, wall) = simulate(path, &scenario, &make, &mut main, &mut others, progress)?;
     let heldout = HeldOutInfo::of(main.data());
     let context = Context {
         identity: &identity,
@@ -326,7 +327,7 @@ pub fn run_text_with<R: Runtime + Send>(
         references: &references,
     };
     for ((baseline, world), resolved) in others.iter().zip(&resolved_baselines) {
-        let summary = summary::summarize(
+        let mut summary = summary::summarize(
             context,
             world.rows(),
             world.events(),
@@ -334,10 +335,12 @@ pub fn run_text_with<R: Runtime + Send>(
             &[],
             None,
         );
+        summary.faults = world.faults().report();
         let files = Files {
             resolved,
             rows: world.rows(),
             summary: &summary,
+            faults: world.faults(),
         };
         write_rows_and_summary(&dir.join(baseline.dir_name()), &files)?;
     }
@@ -345,7 +348,7 @@ pub fn run_text_with<R: Runtime + Send>(
         .iter()
         .find(|(b, _)| *b == Baseline::Isolated)
         .map(|(_, w)| w.rows());
-    let summary = summary::summarize(
+    let mut summary = summary::summarize(
         context,
         main.rows(),
         main.events(),
@@ -353,10 +356,12 @@ pub fn run_text_with<R: Runtime + Send>(
         &baselines,
         isolated,
     );
+    summary.faults = main.faults().report();
     let files = Files {
         resolved: &resolved,
         rows: main.rows(),
         summary: &summary,
+        faults: main.faults(),
     };
     write_results(&dir, &files, wall)?;
     if previous {
@@ -379,6 +384,7 @@ pub fn run_text_with<R: Runtime + Send>(
 fn simulate<R: Runtime + Send>(
     path: &Path,
     scenario: &Scenario,
+    make: &(impl Fn(&Scenario, &NodeInit) -> Result<R, String> + Sync),
     main: &mut World<R>,
     others: &mut [(Baseline, World<R>)],
     progress: &mut dyn FnMut(&Progress),
@@ -396,11 +402,17 @@ fn simulate<R: Runtime + Send>(
         });
         s.spawn(|_| {
             let t = WallClock::now();
-            baseline_results = others.iter_mut().map(|(_, w)| w.run(&mut |_| {})).collect();
+            baseline_results = others
+                .iter_mut()
+                .map(|(b, w)| {
+                    let variant = b.scenario(scenario);
+                    w.run_with(&mut |_| {}, &mut |init| make(&variant, init))
+                })
+                .collect();
             wall.baselines_s = t.elapsed().as_secs_f64();
         });
         let t = WallClock::now();
-        let result = main.run(progress);
+        let result = main.run_with(progress, &mut |init| make(scenario, init));
         wall.main_s = t.elapsed().as_secs_f64();
         result
     });
@@ -422,6 +434,8 @@ struct Files<'a> {
     resolved: &'a str,
     rows: &'a [RoundRow],
     summary: &'a Summary<'a>,
+    /// `faults.csv` is written when `[faults]` is in force.
+    faults: &'a Faults,
 }
 
 /// `scenario_hash`: FNV-1a 64 of the file's bytes; with overrides, of the
@@ -565,6 +579,13 @@ fn write_rows_and_summary(dir: &Path, files: &Files<'_>) -> Result<(), RunError>
     let csv_path = dir.join("rounds.csv");
     output::write_atomically(&csv_path, |w| write_csv(w, files.rows))
         .map_err(io_error(&csv_path))?;
+    let faults_path = dir.join("faults.csv");
+    if files.faults.active() {
+        output::write_atomically(&faults_path, |w| write_csv(w, files.faults.records()))
+            .map_err(io_error(&faults_path))?;
+    } else if faults_path.is_file() {
+        std::fs::remove_file(&faults_path).map_err(io_error(&faults_path))?;
+    }
     let json = serde_json::to_vec_pretty(files.summary).expect("summary serializes");
     let summary_path = dir.join("summary.json");
     output::write_bytes_atomically(&summary_path, &json).map_err(io_error(&summary_path))
@@ -591,7 +612,7 @@ fn write_results(dir: &Path, files: &Files<'_>, wall: WallTimes) -> Result<(), R
     output::write_bytes_atomically(&timing_path, &json).map_err(io_error(&timing_path))
 }
 
-fn write_csv(w: &mut dyn std::io::Write, rows: &[RoundRow]) -> std::io::Result<()> {
+fn write_csv<T: Serialize>(w: &mut dyn std::io::Write, rows: &[T]) -> std::io::Result<()> {
     let mut writer = csv::Writer::from_writer(w);
     for row in rows {
         writer.serialize(row).map_err(std::io::Error::other)?;

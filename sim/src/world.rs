@@ -47,11 +47,11 @@ use std::sync::Arc;
 
 use node_core::regime::Regime;
 use node_core::runtime::{FrameKind, NodeId, RejectReason, Runtime};
-use node_core::time::Instant;
 
 use crate::consensus;
 use crate::energy::EnergyPools;
 use crate::engine::{EngineError, EventQueue};
+use crate::faults::{FaultEvent, Faults};
 use crate::fixed;
 use crate::inflight::{FrameRef, InFlight};
 use crate::metrics::heldout::HeldOutProbe;
@@ -85,7 +85,24 @@ enum Event {
     Deliver { node: NodeId, frame: FrameRef },
     Resume(NodeId),
     RoundEnd(u32),
+    Fault(FaultEvent),
 }
+
+impl Event {
+    /// The node a node event is about (faults hook: reboots come first).
+    fn node(self) -> Option<NodeId> {
+        match self {
+            Event::Sample(n) | Event::Wake(n) | Event::Resume(n) => Some(n),
+            Event::Deliver { node, .. } => Some(node),
+            Event::Fault(f) => Some(f.node()),
+            Event::RoundEnd(_) => None,
+        }
+    }
+}
+
+/// Rebuilds a node's runtime from its configuration (a reboot after RAM
+/// loss, `crate::faults`).
+pub type Rebuild<'a, R> = dyn FnMut(&NodeInit) -> Result<R, String> + 'a;
 
 /// Why a world could not be built or run.
 #[derive(Debug)]
@@ -152,6 +169,8 @@ pub struct World<R: Runtime> {
     seed: u64,
     rejected: [u64; RejectReason::ALL.len()],
     model_updates_accepted: u64,
+    /// `[faults]` (inactive without the section).
+    faults: Faults,
     rounds: u32,
     round_period_us: u64,
     sample_period_us: u64,
@@ -239,6 +258,7 @@ impl<R: Runtime> World<R> {
             seed,
             rejected: [0; RejectReason::ALL.len()],
             model_updates_accepted: 0,
+            faults: Faults::new(scenario.faults.as_ref(), n, seed, run.round_period_us()),
             rounds: run.rounds,
             round_period_us: run.round_period_us(),
             sample_period_us: run.sample_period_us(),
@@ -254,12 +274,33 @@ impl<R: Runtime> World<R> {
         for id in 0..self.nodes.len() as NodeId {
             self.queue.push(0, Event::Sample(id));
         }
+        let queue = &mut self.queue;
+        self.faults
+            .schedule(self.end_us, |at, e| queue.push(at, Event::Fault(e)));
     }
 
-    /// Runs to the end, calling `progress` after every round.
+    /// Runs to the end, calling `progress` after every round. A scenario
+    /// whose `[faults]` can make a node lose its RAM needs
+    /// [`World::run_with`] instead (the world must rebuild nodes).
     pub fn run(&mut self, progress: &mut dyn FnMut(&Progress)) -> Result<(), WorldError> {
+        self.run_with(progress, &mut |_| {
+            Err("this world was run without a node factory (World::run_with)".to_string())
+        })
+    }
+
+    /// Like [`World::run`], rebuilding a node with `rebuild` when it
+    /// reboots after losing its RAM (`crate::faults`).
+    pub fn run_with(
+        &mut self,
+        progress: &mut dyn FnMut(&Progress),
+        rebuild: &mut Rebuild<'_, R>,
+    ) -> Result<(), WorldError> {
         while let Some((now_us, event)) = self.queue.pop().map_err(WorldError::Engine)? {
+            if let Some(node) = event.node().filter(|_| self.faults.active()) {
+                self.reboot_if_due(node, now_us, rebuild)?; // faults hook
+            }
             match event {
+                Event::Fault(f) => self.on_fault(f, now_us),
                 Event::Sample(node) => self.on_sample(node, now_us)?,
                 Event::Wake(node) => self.on_wake(node, now_us)?,
                 Event::Deliver { node, frame } => self.on_deliver(node, frame, now_us)?,
@@ -291,7 +332,7 @@ impl<R: Runtime> World<R> {
         }
         let index = now_us / self.sample_period_us;
         let sample = self.data.dataset.sample(node, index);
-        let now = Instant::from_micros(now_us);
+        let now = self.faults.local(node, now_us);
         let level = self.energy.level_fraction(node);
         let runtime = &mut self.nodes[node as usize];
         runtime.handle_energy(now, level);
@@ -318,7 +359,8 @@ impl<R: Runtime> World<R> {
         if !self.power_check(node, now_us) {
             return Ok(());
         }
-        self.nodes[node as usize].handle_wake(Instant::from_micros(now_us));
+        let now = self.faults.local(node, now_us);
+        self.nodes[node as usize].handle_wake(now);
         self.after_input(node, now_us)
     }
 
@@ -330,7 +372,17 @@ impl<R: Runtime> World<R> {
         let bytes = self.inflight.bytes(frame);
         let len = bytes.len() as u32;
         let kind = self.inflight.kind(frame);
-        let result = self.nodes[node as usize].handle_frame(Instant::from_micros(now_us), bytes);
+        let now = self.faults.local(node, now_us);
+        let corrupted = self.faults.corrupt(node, bytes); // faults hook
+        let bytes = if corrupted {
+            self.faults.corrupted()
+        } else {
+            bytes
+        };
+        let result = self.nodes[node as usize].handle_frame(now, bytes);
+        if corrupted {
+            self.faults.corrupted_result(result);
+        }
         self.inflight.delivered(frame);
         self.radio.record_receive(node, len, kind);
         match result {
@@ -351,8 +403,17 @@ impl<R: Runtime> World<R> {
     /// Brings the pool up to `now`; returns whether the node is powered.
     fn power_check(&mut self, node: NodeId, now_us: u64) -> bool {
         self.energy.advance(node, now_us);
-        let on = self.energy.is_on(node);
+        let powered = self.energy.is_on(node);
+        let on = powered && self.faults.up(node, now_us);
         self.slots[node as usize].on = on;
+        if self.faults.active() {
+            // faults hook: RAM loss on power loss, resume with RAM kept.
+            if !powered {
+                self.faults.power_lost(node, now_us);
+            } else if on {
+                self.faults.running(node, now_us);
+            }
+        }
         on
     }
 
@@ -365,6 +426,7 @@ impl<R: Runtime> World<R> {
         self.energy.charge(node, delta);
         if !self.energy.is_on(node) {
             self.slots[node as usize].on = false;
+            self.faults.power_lost(node, now_us); // faults hook
             if let Some(at) = self.energy.next_resume_at(node) {
                 self.queue.push(at.max(now_us), Event::Resume(node));
             }
@@ -375,7 +437,7 @@ impl<R: Runtime> World<R> {
     }
 
     fn drain_transmits(&mut self, node: NodeId, now_us: u64) -> Result<(), WorldError> {
-        let now = Instant::from_micros(now_us);
+        let now = self.faults.local(node, now_us);
         for _ in 0..TX_PER_INPUT_MAX {
             let runtime = &mut self.nodes[node as usize];
             let Some(tx) = runtime.poll_transmit(now, &mut self.tx_buf) else {
@@ -389,7 +451,11 @@ impl<R: Runtime> World<R> {
             }
             let frame = self.inflight.store(&self.tx_buf[..tx.len], tx.kind);
             let (queue, inflight) = (&mut self.queue, &mut self.inflight);
+            let faults = &mut self.faults;
             let mut deliver = |d: Delivery| {
+                if faults.partitioned(now_us, node, d.receiver) {
+                    return; // faults hook
+                }
                 inflight.retain(frame);
                 queue.push(
                     d.at_us,
@@ -420,7 +486,7 @@ impl<R: Runtime> World<R> {
         let Some(at) = self.nodes[node as usize].poll_at() else {
             return;
         };
-        let at_us = at.as_micros().max(now_us);
+        let at_us = self.faults.true_at(node, at).max(now_us);
         let slot = &mut self.slots[node as usize];
         if at_us != slot.armed_wake_us && at_us < self.end_us {
             slot.armed_wake_us = at_us;
@@ -435,6 +501,9 @@ impl<R: Runtime> World<R> {
         }
         let row = self.measure(round, now_us);
         self.rows.push(row);
+        if self.faults.active() {
+            self.snapshot_round(round, now_us); // faults hook
+        }
     }
 
     fn measure(&mut self, round: u32, now_us: u64) -> RoundRow {
@@ -445,7 +514,7 @@ impl<R: Runtime> World<R> {
             time_s: now_us as f64 / 1e6,
             ..RoundRow::default()
         };
-        self.measure_nodes(&mut row, round);
+        self.measure_nodes(&mut row, round, now_us);
         let totals = self.radio.totals();
         row.set_kind_counters(&totals.frames_sent, &totals.bytes_sent);
         row.rx_frames = totals.frames_received.iter().sum();
@@ -463,7 +532,7 @@ impl<R: Runtime> World<R> {
 
     /// The per-node columns: errors, held-out score (at scored rounds),
     /// consensus, regimes.
-    fn measure_nodes(&mut self, row: &mut RoundRow, round: u32) {
+    fn measure_nodes(&mut self, row: &mut RoundRow, round: u32, now_us: u64) {
         let mut errors = ErrorAccumulator::default();
         let mut errors_clean = ErrorAccumulator::default();
         let dim = self.nodes.first().map_or(0, |n| n.weights().len());
@@ -483,7 +552,10 @@ impl<R: Runtime> World<R> {
             slot.errors_clean = ErrorAccumulator::default();
             weights.extend(runtime.weights().iter().map(|w| fixed::to_f64(*w)));
             if let Some(h) = heldout {
-                self.probe.add(h, &self.data.dataset, id, runtime.weights());
+                let rmse = self.probe.add(h, &self.data.dataset, id, runtime.weights());
+                if self.faults.active() {
+                    self.faults.scored(id, round, now_us, rmse); // faults hook
+                }
             }
             let telemetry = runtime.telemetry();
             row.aggregation_ops += telemetry.aggregation_ops;
@@ -521,6 +593,11 @@ impl<R: Runtime> World<R> {
         self.queue.dispatched()
     }
 
+    /// The faults of the run (counters, outage records).
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
     /// The run's data, to share with a baseline world or the references.
     pub fn data(&self) -> &Arc<RunData> {
         &self.data
@@ -529,4 +606,66 @@ impl<R: Runtime> World<R> {
 
 fn build_radio(scenario: &Scenario, seed: u64) -> Result<Radio, WorldError> {
     Radio::new(&scenario.radio, scenario.nodes, seed).map_err(|e| WorldError::Build(e.to_string()))
+}
+
+/// The `[faults]` hooks that need the world (see `crate::faults`).
+impl<R: Runtime> World<R> {
+    fn on_fault(&mut self, event: FaultEvent, now_us: u64) {
+        match event {
+            FaultEvent::Cut { node, schedule } => {
+                let until = self.faults.cut(node, schedule, now_us);
+                self.slots[node as usize].on = false;
+                if until < self.end_us {
+                    self.queue.push(until, Event::Fault(FaultEvent::Up(node)));
+                }
+            }
+            FaultEvent::Up(node) => {
+                if self.power_check(node, now_us) {
+                    self.rearm(node, now_us);
+                }
+            }
+        }
+    }
+
+    /// Rebuilds and restores `node` if it lost its RAM and may run again.
+    fn reboot_if_due(
+        &mut self,
+        node: NodeId,
+        now_us: u64,
+        rebuild: &mut Rebuild<'_, R>,
+    ) -> Result<(), WorldError> {
+        if !self.faults.reboot_due(node, now_us) {
+            return Ok(());
+        }
+        self.energy.advance(node, now_us);
+        if !self.energy.is_on(node) {
+            return Ok(());
+        }
+        let degree = self.radio.topology().degree(node);
+        let init = NodeInit {
+            id: node,
+            seed: self.seed,
+            swarm_size: self.nodes.len() as u32,
+            degree: u32::try_from(degree).unwrap_or(u32::MAX),
+        };
+        let mut fresh =
+            rebuild(&init).map_err(|e| WorldError::Runtime(format!("node {node}: reboot: {e}")))?;
+        self.faults.reboot(node, now_us, &mut fresh);
+        self.nodes[node as usize] = fresh;
+        let slot = &mut self.slots[node as usize];
+        slot.energy_seen_uj = self.nodes[node as usize].telemetry().energy_used_uj;
+        slot.armed_wake_us = NOT_ARMED;
+        self.rearm(node, now_us);
+        Ok(())
+    }
+
+    /// Snapshots every running node at the end of `round` (the policy in
+    /// `crate::faults` decides whether this round writes).
+    fn snapshot_round(&mut self, round: u32, now_us: u64) {
+        for (id, (runtime, slot)) in (0..).zip(self.nodes.iter().zip(&self.slots)) {
+            if slot.on {
+                self.faults.snapshot(id, round, now_us, runtime);
+            }
+        }
+    }
 }

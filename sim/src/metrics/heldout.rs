@@ -48,20 +48,24 @@ impl HeldOutProbe {
         (self.sse, self.count, self.misfit) = (0.0, 0, false);
     }
 
-    /// Scores node `node`'s `weights` on its held-out series. Weights that
-    /// are not `window_len + 1` words (a runtime with another model) make
-    /// the round's RMSE NaN.
-    pub fn add(&mut self, heldout: &HeldOut, dataset: &Dataset, node: u32, weights: &[Q]) {
+    /// Scores node `node`'s `weights` on its held-out series and returns
+    /// this node's own RMSE. Weights that are not `window_len + 1` words (a
+    /// runtime with another model) make the round's RMSE NaN (and the
+    /// node's).
+    pub fn add(&mut self, heldout: &HeldOut, dataset: &Dataset, node: u32, weights: &[Q]) -> f64 {
         if weights.len() != self.weights.len() {
             self.misfit = true;
-            return;
+            return f64::NAN;
         }
         for (w, q) in self.weights.iter_mut().zip(weights) {
             *w = fixed::to_f64(*q);
         }
         heldout.fill(dataset, node, &mut self.series);
-        self.sse += ar::one_step_sse(&self.weights, &self.series);
-        self.count += (self.series.len() + 1 - self.weights.len()) as u64;
+        let sse = ar::one_step_sse(&self.weights, &self.series);
+        let count = (self.series.len() + 1 - self.weights.len()) as u64;
+        self.sse += sse;
+        self.count += count;
+        (sse / count.max(1) as f64).sqrt()
     }
 
     /// The RMSE over the nodes added since [`HeldOutProbe::clear`]; NaN

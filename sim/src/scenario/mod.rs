@@ -28,6 +28,7 @@ use crate::baseline::isolated::Baseline;
 use crate::consensus::ConsensusConfig;
 use crate::dataset::DatasetConfig;
 use crate::energy::EnergyConfig;
+use crate::faults::FaultsConfig;
 use crate::metrics::window::FINAL_WINDOW_ROUNDS;
 use crate::node_config::NodeConfig;
 use crate::radio::RadioConfig;
@@ -78,6 +79,9 @@ pub struct Scenario {
     /// `crate::reproduce`). Absent elsewhere.
     #[serde(default)]
     pub claim: Option<ClaimConfig>,
+    /// Faults injected into the run (`crate::faults`). Absent: none.
+    #[serde(default)]
+    pub faults: Option<FaultsConfig>,
 }
 
 /// `[run]`: how long the simulation runs and how time is sliced.
@@ -217,6 +221,10 @@ impl Validate for Scenario {
         }
         if let Some(claim) = &self.claim {
             v.section("claim", |v| claim.validate(v));
+        }
+        if let Some(faults) = &self.faults {
+            v.section("faults", |v| faults.validate(v));
+            faults.validate_against(self.nodes, self.run.round_period_ms, v);
         }
         v.require_between(
             self.node.collect_window_ms < self.run.round_period_ms,
