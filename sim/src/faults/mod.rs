@@ -119,6 +119,7 @@ pub struct Faults {
     corrupt_rng: Vec<ChaCha8Rng>,
     corrupt_buf: Vec<u8>,
     snapshot_buf: Vec<u8>,
+    load_buf: Vec<u8>,
     records: Vec<OutageRecord>,
     counts: FaultCounts,
 }
@@ -162,6 +163,7 @@ impl Faults {
             corrupt_rng: Vec::new(),
             corrupt_buf: Vec::new(),
             snapshot_buf: Vec::new(),
+            load_buf: Vec::new(),
             records: Vec::new(),
             counts: FaultCounts::default(),
         };
@@ -169,7 +171,7 @@ impl Faults {
             return faults;
         };
         if c.persistence == Persistence::Flash {
-            faults.stores = vec![FlashStore::new(); n];
+            faults.stores = (0..n).map(|_| FlashStore::new()).collect();
             faults.snapshot_buf = vec![0; SNAPSHOT_BUF_BYTES];
         }
         faults.partitions = c
@@ -385,9 +387,9 @@ impl Faults {
         let i = node as usize;
         let boot = match self.stores.get_mut(i) {
             None => Boot::FreshNoPersistence,
-            Some(store) => match store.read(now_us) {
+            Some(store) => match store.read(now_us, &mut self.load_buf) {
                 None => Boot::FreshNoSnapshot,
-                Some(bytes) => match fresh.restore(bytes) {
+                Some(len) => match fresh.restore(&self.load_buf[..len]) {
                     Ok(()) => Boot::Restored,
                     Err(_) => Boot::FreshRestoreFailed,
                 },
@@ -443,9 +445,11 @@ impl Faults {
         }
         match result {
             Ok(len) if len <= self.snapshot_buf.len() => {
-                self.counts.snapshots_started += 1;
                 let bytes = &self.snapshot_buf[..len];
-                self.stores[i].begin_write(bytes, now_us, now_us + self.write_us);
+                match self.stores[i].begin_write(bytes, now_us, now_us + self.write_us) {
+                    Ok(()) => self.counts.snapshots_started += 1,
+                    Err(_) => self.counts.snapshots_failed += 1,
+                }
             }
             _ => self.counts.snapshots_failed += 1,
         }
