@@ -43,15 +43,13 @@ use clock::Clock;
 pub use config::FaultsConfig;
 use config::{Persistence, RamOnPowerLoss};
 use report::{Boot, FaultCounts, FaultsReport, OutageKind, OutageRecord, RecoverySummary};
-use store::{CutOutcome, FlashStore};
+use store::{CutOutcome, FlashStore, SNAPSHOT_MAX_BYTES};
 
 /// Most rows kept in `faults.csv`; later outages are only counted.
 pub const RECORDS_MAX: usize = 1_000_000;
 
 /// Initial size of the snapshot buffer; grown once if a runtime asks.
 const SNAPSHOT_BUF_BYTES: usize = 4096;
-/// Largest snapshot accepted from a runtime.
-const SNAPSHOT_MAX_BYTES: usize = 1 << 20;
 
 const JITTER_STREAM: u64 = 0;
 const DRIFT_STREAM: u64 = 1;

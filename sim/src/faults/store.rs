@@ -16,16 +16,20 @@
 //!
 //! ## Size
 //!
-//! The medium is allocated at the first write: two slots of the first
+//! The medium is allocated at the first write: two slots of the
 //! snapshot's record length rounded up to 256 bytes. A later, larger
-//! snapshot that does not fit is refused ([`StoreError::TooLarge`]) and
-//! counted by the caller. Per node that is two slots plus the write in
-//! progress: about three snapshots.
+//! snapshot (a node's snapshot grows as it meets peers) gets a larger
+//! medium holding the newest snapshot of the old one: the host's flash is
+//! modelled as large enough, up to [`SNAPSHOT_MAX_BYTES`]. Per node that
+//! is two slots plus the write in progress: about three snapshots.
 
 use node_core::storage::{RamFlash, StateStore, StoreError, TwoSlotStore, record_len};
 
 /// Slots are allocated in multiples of this many bytes.
 const SLOT_ROUND_BYTES: usize = 256;
+
+/// Largest snapshot stored.
+pub const SNAPSHOT_MAX_BYTES: usize = 1 << 20;
 
 /// What a power cut did to the store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,19 +69,12 @@ impl FlashStore {
     ) -> Result<(), StoreError> {
         assert!(end_us >= start_us, "a write ends after it starts");
         self.settle(start_us)?;
-        let store = match &mut self.store {
-            Some(s) => s,
-            None => {
-                let slot_len = record_len(data.len()).div_ceil(SLOT_ROUND_BYTES) * SLOT_ROUND_BYTES;
-                self.store
-                    .insert(TwoSlotStore::new(RamFlash::new(2, slot_len))?)
-            }
-        };
-        if data.len() > store.capacity() {
-            return Err(StoreError::TooLarge {
-                len: data.len(),
-                capacity: store.capacity(),
-            });
+        if self
+            .store
+            .as_ref()
+            .is_none_or(|s| data.len() > s.capacity())
+        {
+            self.grow(data.len())?;
         }
         self.pending.clear();
         self.pending.extend_from_slice(data);
@@ -123,6 +120,27 @@ impl FlashStore {
     pub fn writing(&mut self, now_us: u64) -> bool {
         let _ = self.settle(now_us);
         self.pending_end_us.is_some()
+    }
+
+    /// A medium whose slots hold `len`-byte snapshots, holding the newest
+    /// snapshot of the old one (if any).
+    fn grow(&mut self, len: usize) -> Result<(), StoreError> {
+        if len > SNAPSHOT_MAX_BYTES {
+            return Err(StoreError::TooLarge {
+                len,
+                capacity: SNAPSHOT_MAX_BYTES,
+            });
+        }
+        let slot_len = record_len(len).div_ceil(SLOT_ROUND_BYTES) * SLOT_ROUND_BYTES;
+        let mut grown = TwoSlotStore::new(RamFlash::new(2, slot_len))?;
+        if let Some(old) = &self.store {
+            let mut buf = vec![0; old.capacity()];
+            if let Some(loaded) = old.load(&mut buf)? {
+                grown.save(&buf[..loaded.len])?;
+            }
+        }
+        self.store = Some(grown);
+        Ok(())
     }
 
     fn settle(&mut self, now_us: u64) -> Result<(), StoreError> {
@@ -203,14 +221,18 @@ mod tests {
     }
 
     #[test]
-    fn a_larger_snapshot_than_the_slots_is_refused() {
+    fn a_larger_snapshot_grows_the_medium_and_a_cut_keeps_the_old_one() {
         let mut s = FlashStore::new();
         s.begin_write(&[1; 10], 0, 0).unwrap();
-        let big = vec![2; 300];
+        s.begin_write(&[2; 300], 1, 5).unwrap();
+        assert!(matches!(s.power_cut(2, 400), CutOutcome::Torn { .. }));
+        assert_eq!(read(&mut s, 3), Some(vec![1; 10]));
+        s.begin_write(&[3; 300], 10, 10).unwrap();
+        assert_eq!(read(&mut s, 10), Some(vec![3; 300]));
+        let huge = vec![4; SNAPSHOT_MAX_BYTES + 1];
         assert!(matches!(
-            s.begin_write(&big, 1, 1),
+            s.begin_write(&huge, 11, 11),
             Err(StoreError::TooLarge { .. })
         ));
-        assert_eq!(read(&mut s, 2), Some(vec![1; 10]));
     }
 }
