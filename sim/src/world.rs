@@ -19,8 +19,16 @@
 //! schedules one Deliver per receiver), charges the node's newly accounted
 //! energy to its pool, and re-arms its wake-up. A node whose pool empties
 //! browns out: it takes no samples, frames or wake-ups until the pool has
-//! recharged to `energy.resume_fraction` (its RAM state is kept; state loss
-//! and restore from persistence arrive with the persistence issue).
+//! recharged to `energy.resume_fraction` (its RAM state is kept — unless a
+//! `[faults]` section says RAM is lost, see below).
+//!
+//! With a `[faults]` section, a few marked "faults hook" calls hand control
+//! to `crate::faults` (scheduled cuts and their end as `Fault` events, the
+//! reboot of a node that lost its RAM before any of its events, the
+//! snapshot after each row, partition drops when deliveries are scheduled,
+//! corruption when a copy is delivered, and each node's drifting clock for
+//! every `now` and `poll_at`); its module docs give the ordering contract.
+//! Without the section every hook is a no-op.
 //!
 //! A **RoundEnd** event at every `r · run.round_period` records one metrics
 //! row. It is scheduled by the previous RoundEnd, so it fires before any node

@@ -28,6 +28,10 @@ fn every_key_of_every_section_is_in_the_reference() {
         ("src/energy.rs", "EnergyConfig"),
         ("src/consensus.rs", "ConsensusConfig"),
         ("src/reproduce/claim.rs", "ClaimConfig"),
+        ("src/faults/config.rs", "FaultsConfig"),
+        ("src/faults/config.rs", "OutageConfig"),
+        ("src/faults/config.rs", "PartitionConfig"),
+        ("src/faults/config.rs", "CorruptionConfig"),
     ];
     let mut missing = Vec::new();
     for (file, name) in sections {
