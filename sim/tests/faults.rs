@@ -325,7 +325,7 @@ fn drift_skews_each_nodes_clock_monotonically_and_wakes_it_on_its_own_time() {
         // Its last sample is at true 299 s; it read local(299 s).
         let t: i64 = 299_000_000;
         let local = t + (t * i64::from(p)).div_euclid(1_000_000);
-        assert_eq!(n.last_now as i64 >= local, true);
+        assert!(n.last_now as i64 >= local, "ppm {p}");
         // Each wake-up came at the first true µs its clock read the asked
         // instant (a fast clock can skip one µs value).
         assert!(n.wake_lateness_us.iter().all(|&l| l <= 1), "{p}");
