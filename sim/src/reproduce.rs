@@ -16,6 +16,7 @@
 pub mod claim;
 pub mod hysteresis;
 pub mod measure;
+pub mod persistence;
 pub mod report;
 
 use std::fmt;

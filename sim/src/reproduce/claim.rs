@@ -62,6 +62,9 @@ pub enum Measure {
     Hysteresis,
     /// Share of node-rounds whose regime matches the storm schedule.
     RegimeAccuracy,
+    /// Held-out error after each power cut with RAM loss (the scenario's
+    /// `[faults]`) against before it, with and without the flash store.
+    Persistence,
     /// The canonical node-core digest recomputed here; the architectures
     /// CI checks.
     Determinism,

@@ -43,7 +43,7 @@ pub fn runs_needed(claim: &ClaimConfig, seeds: u64) -> u64 {
         Measure::BytesPerDay | Measure::BytesToTarget => 2 * seeds,
         Measure::ConvergenceRate => seeds * (claim.sizes.len() + claim.paper_sizes.len()) as u64,
         Measure::Scale => seeds * claim.sizes.len() as u64,
-        Measure::RegimeAccuracy => 2 * seeds,
+        Measure::RegimeAccuracy | Measure::Persistence => 2 * seeds,
         Measure::Hysteresis | Measure::Determinism | Measure::Pending => 0,
     }
 }
@@ -58,6 +58,7 @@ pub fn measure(cx: &Context<'_>) -> Result<Row, ReproduceError> {
         Measure::BytesToTarget => bytes_to_target(cx),
         Measure::Hysteresis => Ok(super::hysteresis::row(cx.claim, cx.seeds)),
         Measure::RegimeAccuracy => regime_accuracy(cx),
+        Measure::Persistence => super::persistence::persistence(cx),
         Measure::Determinism => Ok(determinism(cx.claim)),
         Measure::Pending => Ok(Row::pending(cx.claim)),
     }
@@ -158,7 +159,7 @@ fn run_seeds_with(
 /// Runs every `(scenario, out)` set for seeds `1..=seeds` as one parallel
 /// batch (so a slow set does not leave the pool idle), gathered per set in
 /// seed order.
-fn run_sets(
+pub(super) fn run_sets(
     sets: &[(PathBuf, PathBuf)],
     seeds: u64,
     tick: &(dyn Fn() + Sync),
@@ -235,7 +236,7 @@ fn read_figures(dir: &Path) -> Result<RunFigures, ReproduceError> {
 
 /// Writes a variant of the paper scenario with `edit` applied to its TOML
 /// table into `dir/scenario.toml` and returns that path.
-fn variant(
+pub(super) fn variant(
     cx: &Context<'_>,
     dir: &Path,
     edit: impl FnOnce(&mut toml::Table),
@@ -251,7 +252,7 @@ fn variant(
     Ok(path)
 }
 
-fn set(table: &mut toml::Table, section: Option<&str>, key: &str, value: toml::Value) {
+pub(super) fn set(table: &mut toml::Table, section: Option<&str>, key: &str, value: toml::Value) {
     let target = match section {
         None => table,
         Some(name) => table
