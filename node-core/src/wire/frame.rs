@@ -248,6 +248,7 @@ impl Message {
     fn validate(&self) -> Result<(), EmitError> {
         match self {
             Message::ModelUpdate(repr) => repr.validate(),
+            Message::AuditResponse(repr) => repr.validate(),
             _ => Ok(()),
         }
     }
