@@ -509,3 +509,352 @@ pub(super) fn audit_grubbs(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gossip::GateMode;
+    use crate::q;
+    use crate::runtime::Runtime;
+    use crate::time::Duration;
+    use alloc::collections::VecDeque;
+    use alloc::vec::Vec;
+
+    /// What the test host does to a frame in flight: `None` drops it.
+    type Tamper = dyn Fn(NodeId, &mut Vec<u8>) -> Option<()>;
+
+    /// `n` nodes on a full mesh with instant links, per-copy loss
+    /// `loss_per_2_32` (from a seeded stream), unicast honoured, and a
+    /// hook that may rewrite or drop each transmitted frame.
+    struct Mesh {
+        nodes: Vec<Node>,
+        now: Instant,
+        loss: rand_chacha::ChaCha8Rng,
+        loss_per_2_32: u64,
+    }
+
+    impl Mesh {
+        fn new(n: u32, loss_percent: u64, tweak: impl Fn(&mut NodeConfig)) -> Mesh {
+            let nodes = (0..n)
+                .map(|id| {
+                    let mut c = NodeConfig {
+                        id,
+                        seed: 5,
+                        swarm_size: n,
+                        ..NodeConfig::default()
+                    };
+                    c.audit.enabled = true;
+                    tweak(&mut c);
+                    Node::new(c).unwrap()
+                })
+                .collect();
+            Mesh {
+                nodes,
+                now: Instant::ZERO,
+                loss: rng::stream(5, u32::MAX, Purpose::RadioLoss),
+                loss_per_2_32: (loss_percent << 32) / 100,
+            }
+        }
+
+        /// Drains `from`'s transmissions into `queue` (after `tamper`).
+        fn drain(
+            &mut self,
+            from: usize,
+            tamper: &Tamper,
+            queue: &mut VecDeque<(usize, Transmit, Vec<u8>)>,
+        ) {
+            let mut buf = vec![0_u8; wire::MTU_ESPNOW];
+            for _ in 0..64 {
+                let Some(tx) = self.nodes[from].poll_transmit(self.now, &mut buf) else {
+                    return;
+                };
+                let mut frame = buf[..tx.len].to_vec();
+                if tamper(from as NodeId, &mut frame).is_some() {
+                    queue.push_back((from, tx, frame));
+                }
+            }
+            panic!("node {from} emitted too many frames");
+        }
+
+        /// Delivers everything queued (and what it provokes) until quiet.
+        fn deliver(&mut self, tamper: &Tamper, queue: &mut VecDeque<(usize, Transmit, Vec<u8>)>) {
+            for _ in 0..10_000 {
+                let Some((from, tx, frame)) = queue.pop_front() else {
+                    return;
+                };
+                for to in 0..self.nodes.len() {
+                    let addressed = match tx.destination {
+                        Destination::Broadcast => to != from,
+                        Destination::Unicast(id) => id as usize == to,
+                    };
+                    if !addressed || rng::chance(&mut self.loss, self.loss_per_2_32) {
+                        continue;
+                    }
+                    let _ = self.nodes[to].handle_frame(self.now, &frame);
+                    self.drain(to, tamper, queue);
+                }
+            }
+            panic!("frames never quieted down");
+        }
+
+        /// One second: every node samples, then the wakes of this second
+        /// (boundary, aggregation 500 ms later) run with their frames.
+        fn step(&mut self, tamper: &Tamper) {
+            let t = self.now.as_micros() / 1_000_000;
+            let mut queue = VecDeque::new();
+            for id in 0..self.nodes.len() {
+                let sample = signal(id as u32, t);
+                self.nodes[id].handle_sample(self.now, sample);
+                self.drain(id, tamper, &mut queue);
+            }
+            self.deliver(tamper, &mut queue);
+            let start = self.now;
+            for at in [start, start + Duration::from_millis(500)] {
+                self.now = at;
+                for id in 0..self.nodes.len() {
+                    if self.nodes[id].poll_at().is_some_and(|p| p <= at) {
+                        self.nodes[id].handle_wake(at);
+                        self.drain(id, tamper, &mut queue);
+                    }
+                }
+                self.deliver(tamper, &mut queue);
+            }
+            self.now = start + Duration::from_secs(1);
+        }
+
+        fn run(&mut self, seconds: u32, tamper: &Tamper) {
+            for _ in 0..seconds {
+                self.step(tamper);
+            }
+        }
+    }
+
+    /// Per-node sine (period 32 s, phase by id) plus a small per-node
+    /// deterministic ripple, so that models differ between nodes.
+    fn signal(id: u32, t: u64) -> Q {
+        let table = [0, 12785, 25080, 36410, 46341, 54491, 60547, 64277, 65536];
+        let i = ((t + u64::from(id) * 3) % 32) as usize;
+        let raw = match i {
+            0..=8 => table[i],
+            9..=16 => table[16 - i],
+            17..=24 => -table[i - 16],
+            _ => -table[32 - i],
+        };
+        let ripple = ((t * 7919 + u64::from(id) * 104_729) % 2_001) as i32 - 1_000;
+        q::from_raw(raw + ripple)
+    }
+
+    fn pass_through(_: NodeId, _: &mut Vec<u8>) -> Option<()> {
+        Some(())
+    }
+
+    /// Adds `bias_raw` to every word of `who`'s model updates (re-quantized
+    /// to the frame's encoding so the frame stays valid).
+    fn biased(who: NodeId, bias_raw: i32) -> impl Fn(NodeId, &mut Vec<u8>) -> Option<()> {
+        move |from, frame| {
+            if from != who {
+                return Some(());
+            }
+            let Ok(mut parsed) = FrameRepr::parse(frame) else {
+                return Some(());
+            };
+            if let Message::ModelUpdate(update) = &mut parsed.message {
+                let mut raw: Vec<i32> = update
+                    .words
+                    .as_slice()
+                    .iter()
+                    .map(|w| w.to_bits().saturating_add(bias_raw))
+                    .collect();
+                wire::bfp::quantize_for(update.encoding, &mut raw);
+                for (w, r) in update.words.as_mut_slice().iter_mut().zip(&raw) {
+                    *w = Q::from_bits(*r);
+                }
+                let mut buf = vec![0_u8; wire::MAX_FRAME_LEN];
+                let len = parsed.emit(&mut buf).unwrap();
+                *frame = buf[..len].to_vec();
+            }
+            Some(())
+        }
+    }
+
+    fn totals(nodes: &[Node]) -> AuditCounters {
+        let mut sum = AuditCounters::default();
+        for node in nodes {
+            let c = node.audit_counters();
+            sum.challenges_sent += c.challenges_sent;
+            sum.responses_sent += c.responses_sent;
+            sum.passed += c.passed;
+            sum.failed += c.failed;
+            sum.unanswered += c.unanswered;
+            sum.unauditable += c.unauditable;
+            sum.bans += c.bans;
+            sum.grubbs_flags += c.grubbs_flags;
+            sum.records_overflowed += c.records_overflowed;
+        }
+        sum
+    }
+
+    /// Honest nodes, 20 % loss per copy, every received update audited,
+    /// default deltas (BFP-8) and regime steps: not one audit fails.
+    #[test]
+    fn honest_nodes_always_pass_even_with_loss() {
+        let mut mesh = Mesh::new(6, 20, |c| {
+            c.gossip.mode = GateMode::Always;
+            c.audit.share = q::ONE;
+            c.audit.max_outstanding = 8;
+        });
+        mesh.run(400, &pass_through);
+        let sum = totals(&mesh.nodes);
+        assert_eq!(sum.failed, 0, "{sum:?}");
+        assert_eq!(sum.bans, 0);
+        // 39 rounds × 6 nodes × ~4 heard peers (of 5, 20 % lost) are
+        // challenged; 36 % of audits lose the challenge or the answer.
+        assert!(sum.passed > 400, "{sum:?}");
+        // Loss takes challenges or answers: unanswered, never failed.
+        assert!(sum.unanswered > 50, "{sum:?}");
+        assert_eq!(sum.records_overflowed, 0);
+        for node in &mesh.nodes {
+            assert_eq!(node.reputation().banned_count(), 0);
+            // Deltas and full updates were both audited.
+            assert!(node.counters().deltas_sent > 0);
+        }
+    }
+
+    /// The same with raw full updates, fixed step, BFP-16 deltas and the
+    /// default 3 % share: passes only, and roughly 3 % challenged.
+    #[test]
+    fn honest_nodes_pass_in_other_configurations() {
+        let mut mesh = Mesh::new(5, 5, |c| {
+            c.gossip.mode = GateMode::Always;
+            c.step_size_by_regime = None;
+            c.delta.encoding = Encoding::Bfp16;
+            c.encoding = Encoding::Bfp16;
+        });
+        mesh.run(1_000, &pass_through);
+        let sum = totals(&mesh.nodes);
+        assert_eq!(sum.failed, 0, "{sum:?}");
+        let accepted: u32 = mesh
+            .nodes
+            .iter()
+            .map(|n| n.counters().updates_accepted)
+            .sum();
+        // 3 % of the accepted updates, within a wide binomial margin.
+        let expected = accepted * 3 / 100;
+        assert!(
+            sum.challenges_sent > expected / 2 && sum.challenges_sent < expected * 2,
+            "{} challenges for {accepted} updates",
+            sum.challenges_sent
+        );
+        assert!(sum.passed > 0);
+    }
+
+    /// A node whose updates are changed after training (by a single raw
+    /// unit on raw words) fails every audit and is banned after two;
+    /// honest nodes never fail.
+    #[test]
+    fn a_tampered_update_fails_and_is_banned() {
+        let mut mesh = Mesh::new(5, 0, |c| {
+            c.gossip.mode = GateMode::Always;
+            c.delta.enabled = false;
+            c.audit.share = q::ratio(1, 2);
+        });
+        mesh.run(200, &biased(4, 1));
+        for honest in &mesh.nodes[..4] {
+            let stats = honest.audit_peer(4).expect("node 4 heard");
+            assert!(stats.failed >= 2, "{stats:?}");
+            assert_eq!(stats.passed, 0, "{stats:?}");
+            assert!(honest.reputation().is_banned(4));
+            assert_eq!(honest.audit_counters().bans, 1);
+            for peer in 0..4 {
+                if let Some(s) = honest.audit_peer(peer) {
+                    assert_eq!(s.failed, 0, "honest {peer} failed: {s:?}");
+                }
+            }
+        }
+        // The tampered node itself sees only honest peers.
+        assert_eq!(mesh.nodes[4].audit_counters().failed, 0);
+    }
+
+    /// With deltas (BFP-8) and a bias large enough to survive
+    /// quantization, the rewrite is caught too; Grubbs flags the node.
+    #[test]
+    fn a_biased_delta_sender_fails_and_grubbs_flags_it() {
+        let mut mesh = Mesh::new(8, 0, |c| {
+            c.gossip.mode = GateMode::Always;
+        });
+        mesh.run(300, &biased(7, 3_277)); // +0.05 per word
+        for honest in &mesh.nodes[..7] {
+            let stats = honest.audit_peer(7).unwrap();
+            assert!(stats.failed >= 2, "{stats:?}");
+            assert!(stats.grubbs_flags > 0, "{stats:?}");
+            assert!(honest.reputation().is_banned(7));
+            for peer in 0..7 {
+                if let Some(s) = honest.audit_peer(peer) {
+                    assert_eq!(s.failed, 0, "{s:?}");
+                }
+            }
+        }
+    }
+
+    /// Challenges whose answers never arrive are unanswered: counted,
+    /// never failed, never banned, reputation untouched by the audit.
+    #[test]
+    fn unanswered_audits_are_counted_not_punished() {
+        let drop_answers = |_: NodeId, frame: &mut Vec<u8>| {
+            (frame.get(1) != Some(&(FrameKind::AuditResponse as u8))).then_some(())
+        };
+        let mut mesh = Mesh::new(4, 0, |c| {
+            c.gossip.mode = GateMode::Always;
+            c.audit.share = q::ONE;
+        });
+        mesh.run(120, &drop_answers);
+        let sum = totals(&mesh.nodes);
+        assert!(sum.unanswered > 20, "{sum:?}");
+        assert_eq!(sum.passed + sum.failed + sum.bans, 0, "{sum:?}");
+        assert!(sum.responses_sent > 0);
+        for node in &mesh.nodes {
+            assert_eq!(node.reputation().banned_count(), 0);
+        }
+    }
+
+    /// Audits off: no audit frame, and the weights are those of a node
+    /// without the audit module at all (the canonical digest pins that).
+    /// Audits on, honest swarm: the learned models are unchanged too.
+    #[test]
+    fn audits_do_not_change_honest_learning() {
+        let weights = |enabled: bool| {
+            let mut mesh = Mesh::new(4, 0, |c| {
+                c.gossip.mode = GateMode::Always;
+                c.audit.enabled = enabled;
+                c.audit.share = q::ONE;
+                c.costs.tx_uj_per_byte = 0; // energy must not differ
+                c.costs.rx_uj_per_byte = 0;
+            });
+            mesh.run(100, &pass_through);
+            assert_eq!(totals(&mesh.nodes).challenges_sent > 0, enabled);
+            mesh.nodes
+                .iter()
+                .flat_map(|n| n.weights().to_vec())
+                .collect::<Vec<Q>>()
+        };
+        assert_eq!(weights(false), weights(true));
+    }
+
+    #[test]
+    fn bad_audit_config_is_refused() {
+        let config = NodeConfig {
+            audit: AuditConfig {
+                enabled: true,
+                deadline: Duration::from_secs(11),
+                ..AuditConfig::default()
+            },
+            ..NodeConfig::default()
+        };
+        assert_eq!(
+            Node::new(config).err(),
+            Some(ConfigError::Audit(
+                audit::AuditConfigError::DeadlineOutOfRange
+            ))
+        );
+    }
+}
