@@ -400,4 +400,26 @@ mod tests {
         b[offset::HISTORY_LEN] = 32;
         assert_eq!(parse(&b), Err(RxError::Malformed));
     }
+
+    /// The fuzz seeds are valid inputs of the current format.
+    #[test]
+    fn fuzz_seeds_parse() {
+        let frame = include_bytes!("../../fuzz/seeds/frame_parse/3-audit_response");
+        let parsed = crate::wire::FrameRepr::parse(frame).unwrap();
+        let crate::wire::Message::AuditResponse(repr) = parsed.message else {
+            panic!("not a response: {parsed:?}");
+        };
+        assert_eq!(
+            (repr.base.len(), repr.history.len(), repr.samples.len()),
+            (9, 8, 10)
+        );
+        let payload = include_bytes!("../../fuzz/seeds/audit_response/default-record");
+        assert_eq!(
+            Repr::parse(&Packet::new_checked(&payload[..]).unwrap()),
+            Ok(repr)
+        );
+        let none = include_bytes!("../../fuzz/seeds/audit_response/no-record");
+        let none = Repr::parse(&Packet::new_checked(&none[..]).unwrap()).unwrap();
+        assert_eq!(none.status, Status::NoRecord);
+    }
 }
