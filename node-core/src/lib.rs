@@ -47,6 +47,7 @@
 extern crate alloc;
 
 pub mod aggregate;
+pub mod audit;
 pub mod digest;
 pub mod gossip;
 pub mod model;

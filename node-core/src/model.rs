@@ -335,6 +335,45 @@ impl LinearNeuron {
         self.nudge(window_len, q::mul(self.step_size, gain));
     }
 
+    /// Writes the samples of the history window, oldest first, into
+    /// `out` (at least `window_len` words) and returns how many: at most
+    /// `window_len`, fewer while the window fills. With
+    /// [`LinearNeuron::restore_history`] this lets an auditor replay the
+    /// node's training bit for bit ([`crate::audit`]).
+    pub fn history_into(&self, out: &mut [Q]) -> usize {
+        let len = usize::from(self.history_len);
+        assert!(
+            out.len() >= len,
+            "history_into: output shorter than the history"
+        );
+        for (i, slot) in out.iter_mut().take(len).enumerate() {
+            *slot = self.lagged(len - i);
+        }
+        len
+    }
+
+    /// Replaces the history window with `samples`, oldest first (what
+    /// [`LinearNeuron::history_into`] wrote): afterwards every lag, the
+    /// fill level and therefore `predict` and `observe` behave exactly as
+    /// in the neuron the samples were taken from. Refuses more than
+    /// `window_len` samples; the weights are kept.
+    pub fn restore_history(&mut self, samples: &[Q]) -> Result<(), ModelError> {
+        let window_len = usize::from(self.window_len);
+        if samples.len() > window_len {
+            return Err(ModelError::DimensionMismatch {
+                expected: window_len,
+                got: samples.len(),
+            });
+        }
+        self.history = [q::ZERO; WINDOW_LEN_MAX];
+        self.history_next = 0;
+        self.history_len = 0;
+        for sample in samples {
+            self.push(*sample);
+        }
+        Ok(())
+    }
+
     fn nudge(&mut self, index: usize, delta: Q) {
         let limit = self.weight_limit;
         let moved = self.weights[index].saturating_add(delta);
@@ -661,6 +700,28 @@ mod tests {
         assert!(run(&mut calm, &samples[250..500], 0) > 0.2);
         run(&mut calm, &samples[500..2_500], 0);
         assert!(run(&mut calm, &samples[2_500..], 0) < RMSE_BOUND);
+    }
+
+    #[test]
+    fn history_round_trips_into_a_fresh_neuron() {
+        let samples = noisy_sine(50);
+        for cut in [0, 3, 8, 9, 31] {
+            let mut original = LinearNeuron::new(LinearNeuronConfig::default()).unwrap();
+            run(&mut original, &samples[..cut], 0);
+            let mut history = [q::ZERO; WINDOW_LEN_MAX];
+            let len = original.history_into(&mut history);
+            assert_eq!(len, cut.min(8));
+            let mut copy = LinearNeuron::new(LinearNeuronConfig::default()).unwrap();
+            copy.set_weights(original.weights()).unwrap();
+            copy.restore_history(&history[..len]).unwrap();
+            assert_eq!(copy.predict(), original.predict());
+            // Training on the rest gives bit-identical weights.
+            run(&mut original, &samples[cut..], 0);
+            run(&mut copy, &samples[cut..], 0);
+            assert_eq!(copy.weights(), original.weights(), "cut {cut}");
+        }
+        let mut neuron = LinearNeuron::new(LinearNeuronConfig::default()).unwrap();
+        assert!(neuron.restore_history(&[q::ONE; 9]).is_err());
     }
 
     #[test]

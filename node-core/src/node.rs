@@ -35,9 +35,12 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::fmt;
 
+mod audit;
+
 use crate::aggregate::{
     self, AdaptiveAggregator, AdaptiveConfig, Aggregator, Contribution, Rule, Scratch,
 };
+use crate::audit::{AuditConfig, AuditConfigError, AuditCounters};
 use crate::gossip::delta::{DeltaConfig, DeltaError, PeerModels, PublicModel};
 use crate::gossip::{Gate, GateInput, GossipConfig};
 use crate::model::{self, LinearNeuron, LinearNeuronConfig, Predictor};
@@ -123,6 +126,8 @@ pub struct NodeConfig {
     pub aggregate_mix: [Q; 3],
     /// Energy per action.
     pub costs: EnergyCosts,
+    /// Stochastic audits and Grubbs' test ([`crate::audit`]). Default off.
+    pub audit: AuditConfig,
 }
 
 impl Default for NodeConfig {
@@ -147,6 +152,7 @@ impl Default for NodeConfig {
             inbox_max: 32,
             aggregate_mix: [q::ratio(1, 10), q::ratio(1, 2), q::ONE],
             costs: EnergyCosts::default(),
+            audit: AuditConfig::default(),
         }
     }
 }
@@ -227,6 +233,8 @@ pub enum ConfigError {
     DeltaOutOfRange,
     /// A per-regime step size is outside the model's range.
     StepSizeOutOfRange,
+    /// The audit configuration is invalid.
+    Audit(AuditConfigError),
 }
 
 impl fmt::Display for ConfigError {
@@ -246,6 +254,7 @@ impl fmt::Display for ConfigError {
                 f.write_str("collect window must be > 0 and shorter than the round")
             }
             ConfigError::StepSizeOutOfRange => f.write_str("per-regime step size out of range"),
+            ConfigError::Audit(e) => write!(f, "audit: {e}"),
         }
     }
 }
@@ -276,6 +285,8 @@ pub struct NodeCounters {
     /// Observations the reputation table refused (a peer it does not track;
     /// cannot happen while frames are admitted to both tables together).
     pub reputation_refused: u32,
+    /// Stochastic audits: challenges, responses, verdicts, Grubbs flags.
+    pub audit: AuditCounters,
 }
 
 /// The RaaS node runtime.
@@ -312,6 +323,8 @@ pub struct Node {
     /// applied to its own model's agreement with each round's aggregate,
     /// which is exactly the test every peer applies to it.
     self_reputation: Q,
+    /// Audit state (`None` with audits off, see [`crate::audit`]).
+    audit: Option<audit::AuditState>,
 }
 
 impl Node {
@@ -352,7 +365,9 @@ impl Node {
         // Grows on the first round to what the configured rule needs (Krum's
         // distance table alone would be 8 KiB at 33 contributions).
         let scratch = Scratch::new();
+        let audit = audit::AuditState::new(&config, dim)?;
         let mut node = Node {
+            audit,
             reassembler: None,
             public: PublicModel::new(dim),
             peer_models: PeerModels::new(
@@ -395,6 +410,7 @@ impl Node {
             }
         }
         node.apply_step_size()?;
+        node.audit_rebase();
         Ok(node)
     }
 
@@ -438,7 +454,10 @@ impl Node {
     /// untouched, so the next broadcast sends these weights (as a delta on
     /// the last keyframe when deltas are on). Allocates nothing.
     pub fn set_local_model(&mut self, weights: &[Q]) -> Result<(), model::ModelError> {
-        self.model.set_weights(weights)
+        self.model.set_weights(weights)?;
+        // An audit replays training from here on.
+        self.audit_rebase();
+        Ok(())
     }
 
     /// Sets the NLMS step size of the current regime; from the start until
@@ -483,6 +502,7 @@ impl Node {
     fn end_round(&mut self) {
         self.aggregate_at = None;
         self.aggregate_inbox();
+        self.audit_end_round();
         self.peer_models.clear_heard();
         if self.warmup_step && !self.detector.warming_up() {
             // The warm-up step ends at an aggregation, not mid-round: the
@@ -556,6 +576,12 @@ impl Node {
                         self.counters.reputation_refused += 1;
                     }
                 }
+                audit::audit_grubbs(
+                    &mut self.audit,
+                    &mut self.counters.audit,
+                    &contributions[1..],
+                    &self.scratch_weights,
+                );
                 let agreed = reputation::rms_within(
                     self.model.weights(),
                     &self.scratch_weights,
@@ -612,6 +638,7 @@ impl Node {
         match self.peer_models.apply(sender, round, delta, base, words) {
             Ok(_) => {
                 self.counters.updates_accepted += 1;
+                self.audit_on_update(sender, round, update);
                 Ok(())
             }
             Err(DeltaError::MissingBase) => {
@@ -627,10 +654,18 @@ impl Node {
         }
     }
 
-    fn accept(&mut self, frame: &FrameRepr) -> Result<(), RxError> {
+    fn accept(&mut self, now: Instant, frame: &FrameRepr) -> Result<(), RxError> {
         match &frame.message {
             Message::ModelUpdate(update) => self.accept_update(frame.sender, frame.round, update),
-            // Reports, audits and proofs arrive with the integrity issues;
+            Message::AuditChallenge(c) => {
+                self.audit_on_challenge(frame.sender, c);
+                Ok(())
+            }
+            Message::AuditResponse(r) => {
+                self.audit_on_response(now, frame.sender, r);
+                Ok(())
+            }
+            // Reports and proofs arrive with the integrity issues;
             // heartbeats carry nothing the node acts on yet.
             _ => Ok(()),
         }
@@ -645,7 +680,7 @@ impl Node {
         match reassembler.push(now, bytes)? {
             Some(frame) => {
                 let parsed = FrameRepr::parse(frame)?;
-                self.accept(&parsed)
+                self.accept(now, &parsed)
             }
             None => Ok(()),
         }
@@ -660,6 +695,7 @@ impl Node {
             self.round,
         );
         self.counters.deltas_sent += u32::from(out.delta);
+        self.audit_on_broadcast();
         let update = ModelUpdateRepr {
             regime: self.detector.regime(),
             encoding: out.encoding,
@@ -683,6 +719,7 @@ impl Node {
 
 impl Runtime for Node {
     fn handle_sample(&mut self, _now: Instant, sample: Q) {
+        self.audit_on_sample(sample);
         let prediction = self.model.predict();
         let error = self.model.observe(sample);
         let reading = self.entropy.update(error);
@@ -708,7 +745,7 @@ impl Runtime for Node {
         let result = if frame.get(1) == Some(&wire::FRAGMENT_KIND) {
             self.accept_fragment(now, frame)
         } else {
-            FrameRepr::parse(frame).and_then(|parsed| self.accept(&parsed))
+            FrameRepr::parse(frame).and_then(|parsed| self.accept(now, &parsed))
         };
         if result.is_err() {
             self.telemetry.frames_rejected += 1;
@@ -717,6 +754,7 @@ impl Runtime for Node {
     }
 
     fn handle_wake(&mut self, now: Instant) {
+        self.audit_expire(now);
         if self.aggregate_at.is_some_and(|at| now >= at) {
             self.end_round();
         }
@@ -739,7 +777,7 @@ impl Runtime for Node {
         self.energy_level = q::clamp(level, q::ZERO, q::ONE);
     }
 
-    fn poll_transmit(&mut self, _now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+    fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
         if self.pending_update {
             self.pending_update = false;
             self.outbox_len = self.encode_update()?;
@@ -747,7 +785,7 @@ impl Runtime for Node {
             self.frame_id = self.frame_id.wrapping_add(1);
         }
         if self.outbox_len == 0 {
-            return None;
+            return self.poll_audit_transmit(now, buf);
         }
         let frame = &self.outbox[..self.outbox_len];
         let mut pieces = wire::Fragmenter::new(frame, buf.len(), self.frame_id).ok()?;

@@ -370,6 +370,35 @@ impl ReputationTable {
         })
     }
 
+    /// Lowers `peer`'s score by `penalty` (clamped at 0), outside the
+    /// per-round rule: the consequence of a failed audit
+    /// ([`crate::audit`]). Bans the peer when `ban` is set or its score
+    /// falls below `ban_threshold`; counts a strike. A banned peer's
+    /// record does not change. Tracks a new peer if the table has room
+    /// (fails with [`ReputationError::TableFull`] otherwise).
+    pub fn penalize(
+        &mut self,
+        peer: NodeId,
+        penalty: Q,
+        ban: bool,
+    ) -> Result<Observation, ReputationError> {
+        let index = self.find_or_insert(peer, false)?;
+        let threshold = self.config.ban_threshold;
+        let entry = &mut self.entries[index];
+        let was_banned = entry.banned;
+        if !was_banned {
+            entry.score = q::clamp(entry.score.saturating_sub(penalty), ZERO, ONE);
+            entry.strikes = entry.strikes.saturating_add(1);
+            entry.banned = ban || entry.score < threshold;
+        }
+        Ok(Observation {
+            agreed: false,
+            score: entry.score,
+            banned: entry.banned,
+            newly_banned: entry.banned && !was_banned,
+        })
+    }
+
     /// Closes `round`: peers observed since the last call get
     /// `last_seen = round`; the others (not banned) decay toward the prior by
     /// `idle_decay` (one step per call). Rounds must increase.
@@ -978,5 +1007,24 @@ mod tests {
         );
         let text = alloc::format!("{}", ReputationError::TableFull { peer: 4 });
         assert!(text.contains("peer 4"));
+    }
+
+    #[test]
+    fn penalties_lower_the_score_and_ban() {
+        let mut table = ReputationTable::new(ReputationConfig::default()).unwrap();
+        let initial = table.config().initial;
+        let hit = table.penalize(3, q::ratio(15, 100), false).unwrap();
+        assert_eq!(hit.score, initial - q::ratio(15, 100));
+        assert!(!hit.banned && !hit.agreed);
+        let second = table.penalize(3, q::ratio(15, 100), true).unwrap();
+        assert!(second.newly_banned && table.is_banned(3));
+        // Sticky: further penalties change nothing.
+        let third = table.penalize(3, q::ONE, false).unwrap();
+        assert!(!third.newly_banned);
+        assert_eq!(third.score, second.score);
+        // Falling below the threshold bans without the flag.
+        let low = table.penalize(4, q::ratio(45, 100), false).unwrap();
+        assert!(low.newly_banned);
+        assert_eq!(table.entries().find(|e| e.peer == 4).unwrap().strikes, 1);
     }
 }

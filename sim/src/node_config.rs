@@ -6,6 +6,7 @@
 //! saturating: deterministic on every machine).
 //! Defaults are node-core's, which are the paper's where it states a value.
 
+use node_core::audit::AuditConfig as CoreAuditConfig;
 use node_core::gossip::delta::DeltaConfig;
 use node_core::gossip::{GateMode, GossipConfig, StormGossip};
 use node_core::model::{InitialWeights, LinearNeuronConfig};
@@ -200,6 +201,73 @@ pub struct NodeConfig {
     pub tx_uj_per_byte: u32,
     /// Energy per byte received, µJ.
     pub rx_uj_per_byte: u32,
+    /// Stochastic audits.
+    pub audit: AuditSettings,
+}
+
+/// `[node.audit]` keys: stochastic audits by recomputation and Grubbs'
+/// test (`node_core::audit`; docs/audit.md).
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditSettings {
+    /// Whether nodes audit, answer challenges and run Grubbs' test.
+    pub enabled: bool,
+    /// Probability that a received update is challenged, [0, 1].
+    pub share: f64,
+    /// How long an answer is awaited, ms; at most `run.round_period_ms`.
+    pub deadline_ms: u64,
+    /// Failed audits after which the peer is banned, 1..=255.
+    pub failures_to_ban: u8,
+    /// Reputation lost per failed audit, [0, 1].
+    pub failure_penalty: f64,
+    /// Whether Grubbs-flagged peers are audited first.
+    pub grubbs: bool,
+    /// Most audits a node has open at once, 1..=8.
+    pub max_outstanding: u8,
+}
+
+impl Default for AuditSettings {
+    fn default() -> AuditSettings {
+        let core = CoreAuditConfig::default();
+        AuditSettings {
+            enabled: core.enabled,
+            share: to_f64(core.share),
+            deadline_ms: core.deadline.as_micros() / 1_000,
+            failures_to_ban: core.failures_to_ban,
+            failure_penalty: to_f64(core.failure_penalty),
+            grubbs: core.grubbs,
+            max_outstanding: core.max_outstanding,
+        }
+    }
+}
+
+impl AuditSettings {
+    fn to_core(self) -> CoreAuditConfig {
+        CoreAuditConfig {
+            enabled: self.enabled,
+            share: from_f64(self.share),
+            deadline: Duration::from_millis(self.deadline_ms),
+            failures_to_ban: self.failures_to_ban,
+            failure_penalty: from_f64(self.failure_penalty),
+            grubbs: self.grubbs,
+            max_outstanding: self.max_outstanding,
+        }
+    }
+}
+
+impl Validate for AuditSettings {
+    fn validate(&self, v: &mut Validator) {
+        v.probability("share", self.share);
+        v.range("deadline_ms", self.deadline_ms, 1, 86_400_000);
+        v.range("failures_to_ban", self.failures_to_ban, 1, 255);
+        v.probability("failure_penalty", self.failure_penalty);
+        v.range(
+            "max_outstanding",
+            self.max_outstanding,
+            1,
+            node_core::audit::OUTSTANDING_MAX as u8,
+        );
+    }
 }
 
 impl Default for NodeConfig {
@@ -251,6 +319,7 @@ impl Default for NodeConfig {
             aggregate_uj: costs.aggregate_uj,
             tx_uj_per_byte: costs.tx_uj_per_byte,
             rx_uj_per_byte: costs.rx_uj_per_byte,
+            audit: AuditSettings::default(),
         }
     }
 }
@@ -340,6 +409,7 @@ impl NodeConfig {
                 tx_uj_per_byte: self.tx_uj_per_byte,
                 rx_uj_per_byte: self.rx_uj_per_byte,
             },
+            audit: self.audit.to_core(),
         }
     }
 }
@@ -414,6 +484,7 @@ impl Validate for NodeConfig {
         v.range("delta_tracked_peers", self.delta_tracked_peers, 1, 64);
         v.section("aggregation", |v| self.aggregation.validate(v));
         v.section("reputation", |v| self.reputation.validate(v));
+        v.section("audit", |v| self.audit.validate(v));
         // Rules only node-core knows (e.g. the paper's Storm exit below the
         // Storm threshold, thresholds that round to zero): build one node.
         let init = NodeInit {
@@ -422,8 +493,14 @@ impl Validate for NodeConfig {
             swarm_size: 1,
             degree: 0,
         };
-        let round_period =
-            Duration::from_millis(self.collect_window_ms.saturating_add(1).max(1_000));
+        // Long enough for the collect window and the audit deadline (both
+        // are checked against `run.round_period_ms` by the scenario).
+        let round_period = Duration::from_millis(
+            self.collect_window_ms
+                .saturating_add(1)
+                .max(1_000)
+                .max(self.audit.deadline_ms),
+        );
         if let Err(e) = node_core::node::Node::new(self.to_core(&init, round_period)) {
             v.require(false, "", "a configuration node-core accepts", e);
         }

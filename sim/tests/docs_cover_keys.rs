@@ -22,6 +22,7 @@ fn every_key_of_every_section_is_in_the_reference() {
     let sections = [
         ("src/scenario/mod.rs", "RunConfig"),
         ("src/node_config.rs", "NodeConfig"),
+        ("src/node_config.rs", "AuditSettings"),
         ("src/aggregation_config.rs", "AggregationConfig"),
         ("src/aggregation_config.rs", "ReputationConfig"),
         ("src/radio.rs", "RadioConfig"),

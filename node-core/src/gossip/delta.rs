@@ -163,10 +163,7 @@ impl PublicModel {
         }
         let mut raw = [0_i32; wire::MAX_DIM];
         let raw = &mut raw[..dim];
-        for (r, c) in raw.iter_mut().zip(current) {
-            *r = c.to_bits();
-        }
-        quantize(full_encoding, raw);
+        full_words(full_encoding, current, raw);
         let words = words_of(raw);
         self.keyframe.copy_from_slice(words.as_slice());
         self.words.copy_from_slice(words.as_slice());
@@ -186,13 +183,10 @@ impl PublicModel {
         let dim = current.len();
         let mut raw = [0_i32; wire::MAX_DIM];
         let raw = &mut raw[..dim];
-        for ((d, c), k) in raw.iter_mut().zip(current).zip(&self.keyframe) {
-            *d = c.to_bits().saturating_sub(k.to_bits());
-        }
-        quantize(encoding, raw);
         let mut public = [0_i32; wire::MAX_DIM];
-        for (i, (k, d)) in self.keyframe.iter().zip(raw.iter()).enumerate() {
-            public[i] = k.to_bits().checked_add(*d)?;
+        let public = &mut public[..dim];
+        if !delta_words(encoding, current, &self.keyframe, raw, public) {
+            return None;
         }
         for (p, &v) in self.words.iter_mut().zip(public.iter()) {
             *p = Q::from_bits(v);
@@ -209,6 +203,44 @@ impl PublicModel {
     pub fn keyframe(&self) -> Option<(u32, &[Q])> {
         self.keyframe_round.map(|round| (round, &self.keyframe[..]))
     }
+}
+
+/// The words of a full update of `current` in `encoding` (raw bits into
+/// `out`): `current` quantized as the receiver will decode it. The one
+/// definition the sender and an auditor ([`crate::audit`]) share.
+pub fn full_words(encoding: Encoding, current: &[Q], out: &mut [i32]) {
+    assert_eq!(current.len(), out.len());
+    for (r, c) in out.iter_mut().zip(current) {
+        *r = c.to_bits();
+    }
+    quantize(encoding, out);
+}
+
+/// A delta of `current` against `keyframe` in `encoding`: writes `d =
+/// Q(current − K)` (saturating differences) into `delta` and the public
+/// model `P = K + d` into `public` (raw bits), or returns `false` when a
+/// word of `K + d` overflows `i32` (the sender then sends a keyframe). The
+/// one definition the sender and an auditor ([`crate::audit`]) share.
+pub fn delta_words(
+    encoding: Encoding,
+    current: &[Q],
+    keyframe: &[Q],
+    delta: &mut [i32],
+    public: &mut [i32],
+) -> bool {
+    assert!(current.len() == keyframe.len() && delta.len() == current.len());
+    assert_eq!(public.len(), current.len());
+    for ((d, c), k) in delta.iter_mut().zip(current).zip(keyframe) {
+        *d = c.to_bits().saturating_sub(k.to_bits());
+    }
+    quantize(encoding, delta);
+    for ((p, k), d) in public.iter_mut().zip(keyframe).zip(delta.iter()) {
+        match k.to_bits().checked_add(*d) {
+            Some(sum) => *p = sum,
+            None => return false,
+        }
+    }
+    true
 }
 
 /// `raw` (at most `wire::MAX_DIM` words, checked by the callers) as words.
@@ -408,6 +440,38 @@ impl PeerModels {
                     &self.models[i * self.dim..(i + 1) * self.dim],
                 )
             })
+    }
+
+    /// The public model `P` held of `sender` and its keyframe `K = P − d`
+    /// (`d` the last delta applied, zero after a full update), written
+    /// into `model` and `keyframe` (`dim` words each); `None` when
+    /// `sender` is not tracked or holds no keyframe. What an auditor
+    /// compares a recomputed update with ([`crate::audit`]).
+    pub fn model_and_keyframe(
+        &self,
+        sender: NodeId,
+        model: &mut [Q],
+        keyframe: &mut [Q],
+    ) -> Option<()> {
+        let slot = self.slot_of(sender)?;
+        if self.flags[slot] & KEYED == 0 {
+            return None;
+        }
+        let (dim, delta_len) = (self.dim, self.encoding.words_len(self.dim));
+        assert!(model.len() == dim && keyframe.len() == dim);
+        let public = &self.models[slot * dim..(slot + 1) * dim];
+        let mut last = [0_i32; wire::MAX_DIM];
+        let last = &mut last[..dim];
+        unpack(
+            self.encoding,
+            &self.deltas[slot * delta_len..(slot + 1) * delta_len],
+            last,
+        );
+        for ((k, p), d) in keyframe.iter_mut().zip(public).zip(last.iter()) {
+            *k = Q::from_bits(p.to_bits().wrapping_sub(*d));
+        }
+        model.copy_from_slice(public);
+        Some(())
     }
 
     /// Senders heard since the last [`PeerModels::clear_heard`].

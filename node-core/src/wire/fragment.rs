@@ -400,14 +400,14 @@ mod tests {
             assert_eq!(Repr::parse(&raw[..len]), Err(RxError::Malformed));
         }
         // A chunk too long for any frame of MAX_FRAME_LEN bytes.
-        let long = [0u8; 150];
+        let long = [0u8; 170];
         let bad = Repr {
             count: 3,
             chunk: &long[..],
             ..good
         };
         assert!(Repr::parse(&buf[..len]).is_ok());
-        assert_eq!(bad.emit(&mut [0u8; 200]), Err(EmitError::Invalid));
+        assert_eq!(bad.emit(&mut [0u8; 220]), Err(EmitError::Invalid));
         // Not a fragment.
         buf[1] = 1;
         Frame::new_unchecked(&mut buf[..len]).fill_checksum();

@@ -172,6 +172,9 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Frame<T> {
 
 /// The parsed payload of a frame, one variant per [`FrameKind`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+// Decoders never allocate, so the audit response (base, window and
+// samples inline, ~570 B) is not boxed: a parsed frame lives on the stack.
+#[allow(clippy::large_enum_variant)]
 pub enum Message {
     /// Model weights or a delta ("GhostUpdate").
     ModelUpdate(ModelUpdateRepr),
@@ -248,6 +251,7 @@ impl Message {
     fn validate(&self) -> Result<(), EmitError> {
         match self {
             Message::ModelUpdate(repr) => repr.validate(),
+            Message::AuditResponse(repr) => repr.validate(),
             _ => Ok(()),
         }
     }

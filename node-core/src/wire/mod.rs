@@ -112,7 +112,8 @@ const fn max(a: usize, b: usize) -> usize {
     if a > b { a } else { b }
 }
 
-/// Largest payload of any message (an audit response of [`MAX_DIM`] words).
+/// Largest payload of any message (an audit response at its
+/// [`response::MAX_LEN`] budget).
 pub const MAX_PAYLOAD_LEN: usize = max(
     max(update::MAX_LEN, report::MAX_LEN),
     max(
@@ -302,8 +303,8 @@ mod tests {
 
     #[test]
     fn bounds() {
-        assert_eq!(MAX_PAYLOAD_LEN, 273);
-        assert_eq!(MAX_FRAME_LEN, 289);
+        assert_eq!(MAX_PAYLOAD_LEN, 304);
+        assert_eq!(MAX_FRAME_LEN, 320);
         assert_eq!(FRAME_OVERHEAD, 16);
     }
 

@@ -327,7 +327,7 @@ mod tests {
         out
     }
 
-    /// The largest sample frame, which fragments at every MTU below 289.
+    /// The largest sample frame, which fragments at every MTU below its length.
     fn big() -> FrameRepr {
         *sample_frames()
             .iter()

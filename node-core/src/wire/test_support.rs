@@ -6,6 +6,7 @@ use alloc::vec::Vec;
 use proptest::prelude::*;
 
 use super::challenge::NONCE_LEN;
+use super::response::{self, MAX_HISTORY, MAX_SAMPLES};
 use super::{
     AuditChallengeRepr, AuditResponseRepr, BoundedVec, Encoding, FrameRepr, HeartbeatRepr, MAX_DIM,
     MAX_PROOF_LEN, MAX_REPORT_ENTRIES, Message, ModelUpdateRepr, ProofRepr, ReputationEntry,
@@ -31,6 +32,21 @@ pub fn update(encoding: Encoding, raw: &[i32], delta: bool) -> ModelUpdateRepr {
         base_round: 12,
         residual: Q::from_bits(0x0000_4000),
         words: words(&raw),
+    }
+}
+
+/// An audit response carrying a record of these words, step codes
+/// cycling through 0..=3.
+pub fn response(base: &[i32], history: &[i32], samples: &[i32]) -> AuditResponseRepr {
+    let q = |raw: &[i32]| raw.iter().map(|&r| Q::from_bits(r)).collect::<Vec<Q>>();
+    let steps: Vec<u8> = (0..samples.len()).map(|i| (i % 4) as u8).collect();
+    AuditResponseRepr {
+        nonce: [9; NONCE_LEN],
+        status: response::Status::Record,
+        base: Words::from_slice(&q(base)).unwrap(),
+        history: BoundedVec::from_slice(&q(history)).unwrap(),
+        samples: BoundedVec::from_slice(&q(samples)).unwrap(),
+        steps: BoundedVec::from_slice(&steps).unwrap(),
     }
 }
 
@@ -65,10 +81,16 @@ pub fn sample_frames() -> Vec<FrameRepr> {
             audit_round: 6,
             nonce: [9; NONCE_LEN],
         })),
-        frame(Message::AuditResponse(AuditResponseRepr {
-            nonce: [9; NONCE_LEN],
-            words: words(&full),
-        })),
+        frame(Message::AuditResponse(response(
+            &full[..33],
+            &full[..32],
+            &nine[..5],
+        ))),
+        frame(Message::AuditResponse(response(
+            &nine,
+            &nine[..8],
+            &full[..32],
+        ))),
         frame(Message::Proof(ProofRepr {
             scheme: 1,
             body: BoundedVec::from_slice(&[0xAB; MAX_PROOF_LEN]).unwrap(),
@@ -147,12 +169,22 @@ fn arb_message() -> impl Strategy<Value = Message> {
                 })
             }
         ),
-        (any::<[u8; NONCE_LEN]>(), arb_raw(0)).prop_map(|(nonce, raw)| {
-            Message::AuditResponse(AuditResponseRepr {
-                nonce,
-                words: words(&raw),
-            })
-        }),
+        (
+            any::<[u8; NONCE_LEN]>(),
+            proptest::collection::vec(any::<i32>(), 0..=16),
+            proptest::collection::vec(any::<i32>(), 0..=MAX_HISTORY),
+            proptest::collection::vec(any::<i32>(), 0..=MAX_SAMPLES),
+        )
+            .prop_map(|(nonce, base, history, samples)| {
+                // Trim the samples to the payload budget.
+                let room =
+                    (response::MAX_LEN - response::len_for(base.len(), history.len(), 0)) / 5;
+                let samples = &samples[..samples.len().min(room)];
+                Message::AuditResponse(AuditResponseRepr {
+                    nonce,
+                    ..response(&base, &history, samples)
+                })
+            }),
         (
             any::<u8>(),
             proptest::collection::vec(any::<u8>(), 0..=MAX_PROOF_LEN)

@@ -236,6 +236,19 @@ impl Validate for Scenario {
             ),
             self.node.collect_window_ms,
         );
+        if self.node.audit.enabled {
+            v.require_between(
+                self.node.audit.deadline_ms <= self.run.round_period_ms,
+                "node.audit.deadline_ms",
+                "run.round_period_ms",
+                format_args!(
+                    "at most `run.round_period_ms` ({}): a node keeps what it \
+                     must answer with only until its next broadcast",
+                    self.run.round_period_ms
+                ),
+                self.node.audit.deadline_ms,
+            );
+        }
         for (i, storm) in self.dataset.storms().iter().enumerate() {
             let ids = storm
                 .nodes
