@@ -38,6 +38,7 @@
 //! | [`wire`] | frames on the air: [`wire::FrameRepr`] parse/emit, CRC-32, 16- and 8-bit block floating point ([`wire::bfp`]), [`wire::Fragmenter`] and [`wire::Reassembler`] (docs/wire-format.md) |
 //! | [`aggregate`] | mean, trimmed mean, median, Krum, reputation-weighted, adaptive |
 //! | [`reputation`] | per-peer scores, update rule, adaptive exponent, bans |
+//! | [`storage`] | flash medium, power-cut-safe two-slot snapshot store, in-memory flash with fault hooks (docs/persistence.md) |
 #![no_std]
 #![deny(clippy::float_arithmetic)]
 #![deny(missing_docs)]
@@ -56,5 +57,6 @@ pub mod regime;
 pub mod reputation;
 pub mod rng;
 pub mod runtime;
+pub mod storage;
 pub mod time;
 pub mod wire;

@@ -22,6 +22,7 @@ use core::fmt;
 
 use crate::q::{self, Acc, Q};
 use crate::rng::{self, Purpose};
+use crate::storage::codec::{Invalid, Reader, Writer};
 
 /// Largest history window of a [`LinearNeuron`]. Bounds its state to
 /// `33 + 32` Q16.16 words (260 B), well inside the < 1 KB node budget
@@ -386,6 +387,56 @@ impl Predictor for LinearNeuron {
             return Err(ModelError::WeightOutOfRange { index });
         }
         self.weights[..dim].copy_from_slice(weights);
+        Ok(())
+    }
+}
+
+/// Persistent state for node snapshots (docs/persistence.md): the weights
+/// and the NLMS input window, `2 + 4·dim + 4·window_len` bytes. The step
+/// size, regularizer and limits come from the configuration, not the
+/// snapshot.
+impl LinearNeuron {
+    /// Appends the history cursor, the `dim` weights and the
+    /// `window_len` history words.
+    pub(crate) fn encode_state(&self, w: &mut Writer<'_>) {
+        w.u8(self.history_next);
+        w.u8(self.history_len);
+        for weight in &self.weights[..self.dim()] {
+            w.q(*weight);
+        }
+        for sample in &self.history[..usize::from(self.window_len)] {
+            w.q(*sample);
+        }
+    }
+
+    /// Reads what [`LinearNeuron::encode_state`] wrote, for this neuron's
+    /// configuration: every weight within `±weight_limit`, the ring cursor
+    /// consistent (`history_next == history_len` until the window is full,
+    /// unused slots zero). On error `self` may be partly overwritten:
+    /// decode into a copy.
+    pub(crate) fn decode_state(&mut self, r: &mut Reader<'_>) -> Result<(), Invalid> {
+        let window_len = self.window_len;
+        let next = r.u8()?;
+        let len = r.u8_at_most(window_len)?;
+        if next >= window_len || (len < window_len && next != len) {
+            return Err(Invalid);
+        }
+        let limit = self.weight_limit;
+        let dim = self.dim();
+        for weight in &mut self.weights[..dim] {
+            *weight = r.q_in(-limit, limit)?;
+        }
+        for (slot, sample) in self.history[..usize::from(window_len)]
+            .iter_mut()
+            .enumerate()
+        {
+            *sample = r.q()?;
+            if slot >= usize::from(len) && *sample != q::ZERO {
+                return Err(Invalid);
+            }
+        }
+        self.history_next = next;
+        self.history_len = len;
         Ok(())
     }
 }

@@ -45,9 +45,13 @@ use crate::power::{EnergyCosts, EnergyMeter};
 use crate::q::{self, Q};
 use crate::regime::{self, DetectorConfig, EntropyConfig, EntropySignal, RegimeDetector};
 use crate::reputation::{self, ReputationConfig, ReputationTable};
-use crate::runtime::{Destination, FrameKind, NodeId, Runtime, RxError, Telemetry, Transmit};
+use crate::runtime::{
+    Destination, FrameKind, NodeId, Runtime, RxError, SnapshotError, Telemetry, Transmit,
+};
 use crate::time::{Duration, Instant};
 use crate::wire::{self, Encoding, FrameRepr, Message, ModelUpdateRepr, Reassembler};
+
+pub mod snapshot;
 
 /// Largest inbox (peer updates kept per round).
 pub const INBOX_MAX: usize = 64;
@@ -784,6 +788,17 @@ impl Runtime for Node {
 
     fn weights(&self) -> &[Q] {
         self.model.weights()
+    }
+
+    /// See [`snapshot`]: the persistent state, `Node::snapshot_len` bytes.
+    fn snapshot(&self, buf: &mut [u8]) -> Result<usize, SnapshotError> {
+        snapshot::write(self, buf)
+    }
+
+    /// See [`snapshot`]: validates everything, leaves the node unchanged on
+    /// error, forces a full keyframe next.
+    fn restore(&mut self, bytes: &[u8]) -> Result<(), SnapshotError> {
+        snapshot::restore(self, bytes)
     }
 }
 

@@ -20,6 +20,8 @@
 use core::fmt;
 
 use crate::q::{self, Q};
+use crate::storage::codec::{Invalid, Reader, Writer};
+use crate::wire::regime_from_code;
 
 /// The swarm's operating regime (docs/paper.md §3).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -770,6 +772,141 @@ impl RegimeDetector {
             self.regime = indicated;
             self.streak = 0;
         }
+    }
+}
+
+/// The largest raw entropy a window can read, `ln 64` nats: the bound every
+/// restored entropy value is checked against.
+const ENTROPY_MAX: Q = q::from_raw(LN_Q16[ENTROPY_WINDOW_MAX]);
+
+/// Persistent state for node snapshots (docs/persistence.md): the error
+/// window's bins, the 3-point ring, the derivative's baseline and the last
+/// reading, `16 + 12 + 2·window_len` bytes. `S = Σ c ln c` is not stored:
+/// it is recomputed from the bins, so it cannot disagree with them.
+impl EntropySignal {
+    /// Appends the cursors, baseline, reading, raw ring and bins.
+    pub(crate) fn encode_state(&self, w: &mut Writer<'_>) {
+        for cursor in [self.next, self.len, self.raw_next, self.raw_len] {
+            w.u8(cursor);
+        }
+        w.q(self.baseline);
+        w.q(self.reading.raw);
+        w.q(self.reading.smoothed);
+        w.q(self.reading.derivative);
+        for raw in self.raw_ring {
+            w.q(raw);
+        }
+        for bin in &self.bin_ring[..usize::from(self.window_len)] {
+            w.i16(*bin);
+        }
+    }
+
+    /// Reads what [`EntropySignal::encode_state`] wrote, checking the ring
+    /// cursors against each other and this signal's window, every entropy
+    /// value within `[0, ln 64]` (the derivative within `±ln 64`) and unused
+    /// slots zero. On error `self` may be partly overwritten.
+    pub(crate) fn decode_state(&mut self, r: &mut Reader<'_>) -> Result<(), Invalid> {
+        let window_len = self.window_len;
+        let next = r.u8()?;
+        let len = r.u8_at_most(window_len)?;
+        let raw_next = r.u8()?;
+        let raw_len = r.u8_at_most(SMOOTHING_LEN as u8)?;
+        let filling = len < window_len;
+        let raw_filling = usize::from(raw_len) < SMOOTHING_LEN;
+        // Both rings gain one entry per update: their fill levels agree.
+        let consistent = next < window_len
+            && (!filling || next == len)
+            && usize::from(raw_next) < SMOOTHING_LEN
+            && (!raw_filling || raw_next == raw_len)
+            && (!filling || raw_len == len.min(SMOOTHING_LEN as u8))
+            && (!raw_filling || len == raw_len.min(window_len));
+        if !consistent {
+            return Err(Invalid);
+        }
+        let nats = |r: &mut Reader<'_>| r.q_in(q::ZERO, ENTROPY_MAX);
+        self.baseline = nats(r)?;
+        self.reading = EntropyReading {
+            raw: nats(r)?,
+            smoothed: nats(r)?,
+            derivative: r.q_in(-ENTROPY_MAX, ENTROPY_MAX)?,
+        };
+        for (slot, raw) in self.raw_ring.iter_mut().enumerate() {
+            *raw = nats(r)?;
+            if slot >= usize::from(raw_len) && *raw != q::ZERO {
+                return Err(Invalid);
+            }
+        }
+        for (slot, bin) in self.bin_ring[..usize::from(window_len)]
+            .iter_mut()
+            .enumerate()
+        {
+            *bin = r.i16()?;
+            if slot >= usize::from(len) && *bin != 0 {
+                return Err(Invalid);
+            }
+        }
+        (self.next, self.len, self.raw_next, self.raw_len) = (next, len, raw_next, raw_len);
+        self.c_ln_c_sum = c_ln_c_sum_of(&self.bin_ring[..usize::from(len)]);
+        Ok(())
+    }
+}
+
+/// `S = Σ c ln c` over the bin counts of `window` from scratch, `O(n²)`
+/// (n ≤ 64): each bin counted at its first occurrence.
+fn c_ln_c_sum_of(window: &[i16]) -> i32 {
+    assert!(window.len() <= ENTROPY_WINDOW_MAX);
+    let mut sum = 0;
+    for (position, index) in window.iter().enumerate() {
+        if window[..position].contains(index) {
+            continue;
+        }
+        let count = window.iter().filter(|other| *other == index).count();
+        sum += C_LN_C_Q16[count];
+    }
+    sum
+}
+
+/// Persistent state for node snapshots: regime, pending confirmation,
+/// last indication and warm-up left, 6 bytes. The counters describe this
+/// boot and are not persisted.
+impl RegimeDetector {
+    /// Appends regime, candidate, indicated, streak and warm-up left.
+    pub(crate) fn encode_state(&self, w: &mut Writer<'_>) {
+        w.u8(self.regime as u8);
+        w.u8(self.candidate as u8);
+        w.u8(self.indicated as u8);
+        w.u8(self.streak);
+        w.u16(self.warmup_left);
+    }
+
+    /// Reads what [`RegimeDetector::encode_state`] wrote, checking the
+    /// hysteresis invariants `update` relies on: Calm with no streak while
+    /// warming up, warm-up left at most the configured one, and a pending
+    /// candidate's streak in `1..needed`. On error `self` may be partly
+    /// overwritten.
+    pub(crate) fn decode_state(&mut self, r: &mut Reader<'_>) -> Result<(), Invalid> {
+        let regime = |r: &mut Reader<'_>| regime_from_code(r.u8()?).ok_or(Invalid);
+        let current = regime(r)?;
+        let candidate = regime(r)?;
+        let indicated = regime(r)?;
+        let streak = r.u8()?;
+        let warmup_left = r.u16()?;
+        let streak_ok = if candidate == current {
+            streak == 0
+        } else {
+            streak >= 1 && streak < self.config.confirmations.between(current, candidate)
+        };
+        let warmup_ok = warmup_left <= self.config.warmup_samples
+            && (warmup_left == 0 || (current == Regime::Calm && candidate == Regime::Calm));
+        if !streak_ok || !warmup_ok {
+            return Err(Invalid);
+        }
+        self.regime = current;
+        self.candidate = candidate;
+        self.indicated = indicated;
+        self.streak = streak;
+        self.warmup_left = warmup_left;
+        Ok(())
     }
 }
 

@@ -56,6 +56,7 @@ use core::fmt;
 
 use crate::q::{self, Acc, ONE, Q, ZERO};
 use crate::runtime::NodeId;
+use crate::storage::codec::{Invalid, Reader, Writer};
 
 /// Largest accepted `max_peers` (bounds the table and its loops).
 pub const MAX_PEERS_LIMIT: u32 = 65_536;
@@ -575,6 +576,71 @@ pub fn influence_weight(rep: Q, exponent: Q, cap: InfluenceCap) -> Q {
     };
     assert!(weight >= ZERO && weight <= ONE);
     weight
+}
+
+/// Bytes of one entry in a snapshot: peer, score, last seen, strikes, banned.
+pub(crate) const ENTRY_STATE_LEN: usize = 17;
+
+/// Persistent state for node snapshots (docs/persistence.md): the last
+/// closed round and every entry (scores, strikes, bans),
+/// `9 + 17·len` bytes. The `seen` flags are not stored: they are only set
+/// between an aggregation's observations and its `end_round`, never
+/// between two host calls.
+impl ReputationTable {
+    /// Appends the last closed round, the entry count and the entries.
+    pub(crate) fn encode_state(&self, w: &mut Writer<'_>) {
+        w.bool(self.last_closed.is_some());
+        w.u32(self.last_closed.unwrap_or(0));
+        // len ≤ max_peers ≤ MAX_PEERS_LIMIT: fits u32.
+        w.u32(self.entries.len() as u32);
+        for entry in &self.entries {
+            debug_assert!(!entry.seen, "snapshot between two host calls");
+            w.u32(entry.peer);
+            w.q(entry.score);
+            w.u32(entry.last_seen);
+            w.u32(entry.strikes);
+            w.bool(entry.banned);
+        }
+    }
+
+    /// Replaces the table with what [`ReputationTable::encode_state`]
+    /// wrote: at most `max_peers` entries in strictly increasing peer
+    /// order, scores in `[0, 1]`. Reuses the allocation (never grows it).
+    /// On error `self` may be partly overwritten: decode into a copy made
+    /// with [`ReputationTable::new`].
+    pub(crate) fn decode_state(&mut self, r: &mut Reader<'_>) -> Result<(), Invalid> {
+        let closed = r.bool()?;
+        let last = r.u32()?;
+        if !closed && last != 0 {
+            return Err(Invalid);
+        }
+        let count = r.u32()? as usize;
+        if count > self.config.max_peers as usize
+            || count > self.entries.capacity()
+            || r.remaining() < count.saturating_mul(ENTRY_STATE_LEN)
+        {
+            return Err(Invalid);
+        }
+        self.entries.clear();
+        // Bounded by max_peers (checked above).
+        for _ in 0..count {
+            let entry = Entry {
+                peer: r.u32()?,
+                score: r.q_in(ZERO, ONE)?,
+                last_seen: r.u32()?,
+                strikes: r.u32()?,
+                banned: r.bool()?,
+                seen: false,
+            };
+            if self.entries.last().is_some_and(|e| e.peer >= entry.peer) {
+                return Err(Invalid);
+            }
+            self.entries.push(entry);
+        }
+        self.last_closed = closed.then_some(last);
+        self.open_round = self.last_closed.map_or(0, |round| round.saturating_add(1));
+        Ok(())
+    }
 }
 
 #[cfg(test)]

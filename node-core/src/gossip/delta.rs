@@ -436,6 +436,48 @@ impl PeerModels {
     }
 }
 
+/// Restore support (docs/persistence.md): a restored node forgets every
+/// keyframe — its own and its peers' — because the ones it saved may be
+/// older than what its peers now hold.
+impl PublicModel {
+    /// Forgets the last keyframe, so the next update is a full keyframe
+    /// (as for a node that never sent one).
+    pub fn forget_keyframe(&mut self) {
+        self.keyframe.fill(q::ZERO);
+        self.words.fill(q::ZERO);
+        self.keyframe_round = None;
+        self.since_keyframe = 0;
+    }
+}
+
+impl PeerModels {
+    /// Empties the table and re-tracks `peers` in this order, each without
+    /// a keyframe and not heard: slot order (the aggregation order) and the
+    /// stable set of tracked senders survive a restore, the stale models
+    /// do not (a delta from one of them is refused as `MissingBase` until
+    /// its next keyframe). Refuses more peers than the capacity or a
+    /// repeated peer, leaving the table unchanged.
+    pub fn retrack(&mut self, peers: &[NodeId]) -> Result<(), DeltaError> {
+        if peers.len() > self.capacity {
+            return Err(DeltaError::Full);
+        }
+        for (i, peer) in peers.iter().enumerate() {
+            if peers[..i].contains(peer) {
+                return Err(DeltaError::Unstorable);
+            }
+        }
+        self.peers.clear();
+        self.keyframe_rounds.clear();
+        self.flags.clear();
+        self.models.fill(q::ZERO);
+        self.deltas.fill(0);
+        for peer in peers {
+            self.claim(*peer).expect("capacity checked above");
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

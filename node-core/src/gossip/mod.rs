@@ -206,6 +206,14 @@ fn paper_rule(config: &GossipConfig, input: &GateInput) -> bool {
     q::mul(input.entropy, input.reputation) > cost(config, input.energy_level)
 }
 
+impl Gate {
+    /// A gate holding `credit` (restored from a snapshot); refuses a
+    /// negative credit, which no decision can leave.
+    pub(crate) fn with_credit(credit: Q) -> Option<Gate> {
+        (credit >= q::ZERO).then_some(Gate { credit })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
