@@ -40,7 +40,7 @@ use esp_println::println;
 use node_core::node::{ConfigError, Node, NodeConfig};
 use node_core::q;
 use node_core::regime::Regime;
-use node_core::runtime::{RejectReason, Runtime, SnapshotError};
+use node_core::runtime::{RejectReason, Runtime};
 use node_core::time::{Duration, Instant};
 use node_core::wire::MAX_FRAGMENTS;
 
@@ -172,7 +172,9 @@ impl<'d> Host<'d> {
         let heap_before = esp_alloc::HEAP.used();
         let node = Node::new(config.node.clone()).map_err(Error::Node)?;
         let heap_node = esp_alloc::HEAP.used().saturating_sub(heap_before);
-        let boot_listen = config.node.round_period.as_micros() * u64::from(config.boot_listen_rounds);
+        let snapshot_len = Node::snapshot_len_max(&config.node);
+        let boot_listen =
+            config.node.round_period.as_micros() * u64::from(config.boot_listen_rounds);
         let mut host = Host {
             node,
             clock: Clock::new(),
@@ -184,7 +186,7 @@ impl<'d> Host<'d> {
             boot_listen_until: Instant::from_micros(boot_listen),
             tx: [0; MTU],
             rx: [0; MTU],
-            snapshot: vec![0; crate::store::SLOT_LEN],
+            snapshot: vec![0; snapshot_len],
             counters: Counters::default(),
             reported_round: 0,
             reported_regime: Regime::Calm,
@@ -197,6 +199,15 @@ impl<'d> Host<'d> {
             heap_node,
             esp_alloc::HEAP.used()
         );
+        match host.store.status() {
+            Ok(()) => println!(
+                "raas: state store: 2 x {} B flash sectors, {} B per snapshot, node needs <= {} B",
+                crate::store::SLOT_LEN,
+                host.store.capacity(),
+                snapshot_len
+            ),
+            Err(e) => println!("raas: state store disabled: {e}"),
+        }
         host.restore();
         let now = host.clock.now();
         host.node.handle_energy(now, q::ONE);
@@ -322,35 +333,57 @@ impl<'d> Host<'d> {
         );
     }
 
-    /// Every `save_every_rounds` rounds, snapshot the node into the store.
+    /// Every `save_every_rounds` rounds, between rounds (after the
+    /// aggregation wake: `round_in_progress()` is false, so no inbox is
+    /// lost), snapshot the node into the store.
     fn save(&mut self) {
         let round = self.node.telemetry().rounds;
         let every = self.config.save_every_rounds.max(1);
-        if round == self.saved_round || round % every != 0 {
+        if round == self.saved_round
+            || !round.is_multiple_of(every)
+            || self.node.round_in_progress()
+        {
             return;
         }
         self.saved_round = round;
-        match self.node.snapshot(&mut self.snapshot) {
-            Ok(len) => match self.store.save(&self.snapshot[..len]) {
-                Ok(()) => println!("raas: round {round}: saved a {len}-byte snapshot"),
-                Err(e) => println!("raas: round {round}: snapshot not saved: {e}"),
-            },
-            Err(SnapshotError::Unsupported) => {
-                println!("raas: round {round}: node-core's Node keeps no snapshot yet")
+        let result = match self.node.snapshot(&mut self.snapshot) {
+            Ok(len) => self.store.save(&self.snapshot[..len]).map(|()| len),
+            Err(e) => {
+                println!("raas: round {round}: snapshot failed: {e}");
+                return;
             }
-            Err(e) => println!("raas: round {round}: snapshot failed: {e}"),
+        };
+        match result {
+            Ok(len) => println!("raas: round {round}: saved a {len}-byte snapshot"),
+            Err(e) => println!("raas: round {round}: snapshot not saved: {e}"),
         }
     }
 
-    /// Restores the newest snapshot at boot, if the store has one.
+    /// Restores the newest snapshot at boot, if the store has one, and
+    /// moves its round clock onto this boot's clock (which restarted at 0).
     fn restore(&mut self) {
-        match self.store.load(&mut self.snapshot) {
-            Ok(Some(len)) => match self.node.restore(&self.snapshot[..len]) {
-                Ok(()) => println!("raas: restored a {len}-byte snapshot"),
-                Err(e) => println!("raas: snapshot not restored ({e}); starting fresh"),
-            },
-            Ok(None) => println!("raas: no snapshot stored; starting fresh"),
-            Err(e) => println!("raas: state store unavailable ({e}); starting fresh"),
+        let loaded = match self.store.load(&mut self.snapshot) {
+            Ok(Some(loaded)) => loaded,
+            Ok(None) => {
+                println!("raas: no snapshot stored; starting fresh");
+                return;
+            }
+            Err(e) => {
+                println!("raas: no snapshot loaded ({e}); starting fresh");
+                return;
+            }
+        };
+        // `restore` leaves the node unchanged when it refuses the bytes.
+        match self.node.restore(&self.snapshot[..loaded.len]) {
+            Ok(()) => {
+                let now = self.clock.now();
+                self.node.realign_clock(now);
+                println!(
+                    "raas: restored snapshot #{} ({} bytes, slot {})",
+                    loaded.sequence, loaded.len, loaded.slot
+                );
+            }
+            Err(e) => println!("raas: snapshot refused ({e}); starting fresh"),
         }
     }
 
@@ -394,7 +427,9 @@ impl<'d> Host<'d> {
         if phase_us <= after_us || phase_us + before_us >= period_us {
             return None;
         }
-        Some(Instant::from_micros(now_us + (period_us - phase_us - before_us)))
+        Some(Instant::from_micros(
+            now_us + (period_us - phase_us - before_us),
+        ))
     }
 }
 

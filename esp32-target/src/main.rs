@@ -11,7 +11,7 @@
 //! | [`clock`] | `now` in µs from the system timer, forward-only alignment | real |
 //! | [`sensor`] | on-chip temperature sensor → Q16.16 sample | real |
 //! | [`radio`] | ESP-NOW broadcast, 250-byte fragments | real |
-//! | [`store`] | two 4 KiB flash sectors of the `raas` partition | see `store` docs |
+//! | [`store`] | node-core's `TwoSlotStore` on two 4 KiB flash sectors | real |
 //! | [`sleep`] | light sleep until the next deadline | stand-in for Wi-Fi 6 TWT |
 //! | [`host`] | the event loop: `handle_*`, drain `poll_transmit`, `poll_at` | — |
 //!
