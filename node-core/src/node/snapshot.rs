@@ -395,6 +395,9 @@ fn commit(node: &mut Node, staged: Staged) {
     node.telemetry.rounds = node.round - u32::from(node.aggregate_at.is_some());
     node.apply_step_size()
         .expect("per-regime step sizes validated at construction");
+    // The audit record's base is the model the next update is trained
+    // from: the restored one, not whatever the node held before.
+    node.audit_rebase();
 }
 
 #[cfg(test)]
