@@ -38,6 +38,7 @@
 //! | [`wire`] | frames on the air: [`wire::FrameRepr`] parse/emit, CRC-32, 16- and 8-bit block floating point ([`wire::bfp`]), [`wire::Fragmenter`] and [`wire::Reassembler`] (docs/wire-format.md) |
 //! | [`aggregate`] | mean, trimmed mean, median, Krum, reputation-weighted, adaptive |
 //! | [`reputation`] | per-peer scores, update rule, adaptive exponent, bans |
+//! | [`remote`] | the emulated-node link: framed requests/replies and the binary `NodeConfig` encoding (docs/cross-arch.md) |
 #![no_std]
 #![deny(clippy::float_arithmetic)]
 #![deny(missing_docs)]
@@ -53,6 +54,7 @@ pub mod node;
 pub mod power;
 pub mod q;
 pub mod regime;
+pub mod remote;
 pub mod reputation;
 pub mod rng;
 pub mod runtime;
