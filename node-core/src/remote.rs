@@ -420,6 +420,8 @@ fn write_weighted(w: &mut Writer<'_>, c: &WeightedConfig) -> Result<(), EncodeEr
     w.q(c.min_reputation)
 }
 
+// Field by field on a default, like `decode_config`.
+#[allow(clippy::field_reassign_with_default)]
 fn read_weighted(r: &mut Reader<'_>) -> Result<WeightedConfig, DecodeError> {
     let mut c = WeightedConfig::default();
     c.exponent = r.q()?;
@@ -610,6 +612,10 @@ pub fn encode_config(w: &mut Writer<'_>, c: &NodeConfig) -> Result<(), EncodeErr
 /// Reads a configuration written by [`encode_config`]. Fields the encoding
 /// does not carry keep [`NodeConfig::default`]'s values. The values are not
 /// validated here: `Node::new` does that.
+// Field by field on a default, not a struct literal: a field added to a
+// config struct later keeps its default here (and the host's round-trip
+// comparison names it) instead of breaking this decoder's build.
+#[allow(clippy::field_reassign_with_default)]
 pub fn decode_config(bytes: &[u8]) -> Result<NodeConfig, DecodeError> {
     let r = &mut Reader::new(bytes);
     let version = r.u8()?;

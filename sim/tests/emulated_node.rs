@@ -185,9 +185,7 @@ fn emulated_node_ids_are_validated() {
         ("[1, 1]", "each node id at most once"),
     ] {
         let text = scenario_text(&format!("emulated_nodes = {value}"));
-        let err = Scenario::parse_with(Path::new("bad.toml"), &text, &[])
-            .err()
-            .expect("refused");
+        let err = Scenario::parse_with(Path::new("bad.toml"), &text, &[]).expect_err("refused");
         let message = err.to_string();
         assert!(message.contains("emulated_nodes"), "{message}");
         assert!(message.contains(expected), "{message}");
