@@ -37,7 +37,7 @@
 //! After every `handle_*` call the node's `poll_transmit` is drained into a
 //! FIFO, and the FIFO is delivered before the next instant is served. After
 //! each round's last second (`s % 10 == 9`) every node's state is hashed in
-//! id order ([`hash_node`]): weights, telemetry, protocol counters,
+//! id order (`hash_node`): weights, telemetry, protocol counters,
 //! self-reputation, `poll_at`, and every reputation entry.
 
 use alloc::vec;
