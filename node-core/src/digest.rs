@@ -1,12 +1,23 @@
-//! The canonical determinism digest.
+//! The canonical determinism digests.
 //!
-//! DESIGN.md ("Determinism across architectures"): a canonical node-core run
-//! reduces to one 64-bit digest, pinned by a test and compared across
-//! x86_64, RISC-V (`riscv32imac-unknown-none-elf` under QEMU) and WASM. Any
-//! difference in integer or Q16.16 arithmetic, in the RNG streams or in the
-//! order of operations changes it.
+//! Two digests are pinned and compared across architectures:
 //!
-//! The run ([`digest_run`]): a few nodes, each a [`LinearNeuron`] feeding an
+//! * the **predictor digest** ([`canonical_digest`], [`CANONICAL_DIGEST`]),
+//!   this module: the model and the regime detector alone, a small run that
+//!   changes only when the arithmetic of those two changes;
+//! * the **whole-node digest** ([`swarm::swarm_digest`],
+//!   [`swarm::SWARM_DIGEST`]): a few full [`crate::node::Node`]s exchanging
+//!   real frames on a perfect radio, with a liar that gets banned, deltas,
+//!   fragments and every regime; it changes whenever node behaviour does.
+//!
+//! Each is pinned by a host test and recomputed on x86_64, riscv32imac
+//! (bare metal under QEMU, `node-core/qemu-riscv`), Cortex-M4F (bare metal
+//! under QEMU, `node-core/qemu-arm`) and wasm32-wasip1 (Node.js,
+//! `node-core/wasi-digest`); docs/cross-arch.md. Any difference in integer
+//! or Q16.16 arithmetic, in the RNG streams or in the order of operations
+//! changes them.
+//!
+//! The predictor run ([`digest_run`]): a few nodes, each a [`LinearNeuron`] feeding an
 //! [`EntropySignal`] and a [`RegimeDetector`], forecast a sine built with
 //! integer arithmetic plus uniform noise from `rng::stream(seed, node,
 //! DataNoise)`, with a noise burst in the middle so that every regime and
@@ -21,6 +32,8 @@ use crate::regime::{
     DetectorConfig, EntropyConfig, EntropySignal, Regime, RegimeCounters, RegimeDetector,
 };
 use crate::rng::{self, Purpose};
+
+pub mod swarm;
 
 /// 64-bit FNV-1a (Fowler–Noll–Vo), a tiny non-cryptographic hash for
 /// digests and checksums of deterministic state. Not collision resistant
@@ -244,7 +257,7 @@ fn step_size_for(detector: &RegimeDetector) -> Q {
 
 /// Raw half-width of the uniform noise: ±1/16 normally, ±1 during a burst
 /// from 40 % to 65 % of the run.
-fn noise_amplitude(step: u32, samples: u32) -> i32 {
+pub(crate) fn noise_amplitude(step: u32, samples: u32) -> i32 {
     let in_burst = step >= samples * 2 / 5 && step < samples * 13 / 20;
     if in_burst { 1 << 16 } else { 1 << 12 }
 }
@@ -253,7 +266,7 @@ fn noise_amplitude(step: u32, samples: u32) -> i32 {
 /// `sin(πu) ≈ 16u(1−u) / (5 − 4u(1−u))` for `u ∈ [0, 1]` (absolute error
 /// < 0.002), in integers: no π, no floats. Precondition: `period` even,
 /// `4..=1024`.
-fn sine(step: u32, period: u32) -> Q {
+pub(crate) fn sine(step: u32, period: u32) -> Q {
     debug_assert!(period.is_multiple_of(2) && (4..=1024).contains(&period));
     let half = period / 2;
     let k = step % period;

@@ -16,7 +16,7 @@
 //!   are denied by `clippy::float_arithmetic` and never named outside test
 //!   modules. Randomness comes only from ChaCha streams seeded by the host
 //!   ([`rng`]). Collections are never iterated in hash order. A canonical run
-//!   reduces to one 64-bit [`digest`], pinned by a test and comparable across
+//!   reduces to 64-bit [`digest`]s, pinned by a test and comparable across
 //!   architectures.
 //! * **Bounded.** Every loop and queue has a stated limit; decoders never
 //!   allocate beyond a stated bound.
@@ -34,11 +34,12 @@
 //! | [`power`] | energy costs of a node's own work, the energy meter |
 //! | [`node`] | [`node::Node`]: the full runtime behind [`runtime::Runtime`] |
 //! | [`runtime`] | the sans-IO [`runtime::Runtime`] trait the hosts drive |
-//! | [`digest`] | the canonical determinism digest |
+//! | [`digest`] | the canonical determinism digests: predictor, and whole swarm of nodes ([`digest::swarm`]) |
 //! | [`wire`] | frames on the air: [`wire::FrameRepr`] parse/emit, CRC-32, 16- and 8-bit block floating point ([`wire::bfp`]), [`wire::Fragmenter`] and [`wire::Reassembler`] (docs/wire-format.md) |
 //! | [`aggregate`] | mean, trimmed mean, median, Krum, reputation-weighted, adaptive |
 //! | [`reputation`] | per-peer scores, update rule, adaptive exponent, bans |
 //! | [`storage`] | flash medium, power-cut-safe two-slot snapshot store, in-memory flash with fault hooks (docs/persistence.md) |
+//! | [`remote`] | the emulated-node link: framed requests/replies and the binary `NodeConfig` encoding (docs/cross-arch.md) |
 #![no_std]
 #![deny(clippy::float_arithmetic)]
 #![deny(missing_docs)]
@@ -55,6 +56,7 @@ pub mod node;
 pub mod power;
 pub mod q;
 pub mod regime;
+pub mod remote;
 pub mod reputation;
 pub mod rng;
 pub mod runtime;

@@ -18,6 +18,7 @@ pub mod baseline;
 pub mod cli;
 pub mod consensus;
 pub mod dataset;
+pub mod emulated;
 pub mod energy;
 pub mod engine;
 pub mod faults;

@@ -245,8 +245,19 @@ pub fn run_text(
 ) -> Result<RunOutcome, RunError> {
     // A scenario that does not parse takes the default path, which reports
     // the error.
-    let consensus =
-        Scenario::parse_with(path, text, &options.overrides).is_ok_and(|s| s.consensus.is_some());
+    let parsed = Scenario::parse_with(path, text, &options.overrides).ok();
+    let consensus = parsed.as_ref().is_some_and(|s| s.consensus.is_some());
+    if parsed.is_some_and(|s| !s.run.emulated_nodes.is_empty()) {
+        // Some nodes in QEMU ([run] emulated_nodes, docs/cross-arch.md).
+        return run_text_with(
+            path,
+            text,
+            options,
+            NODE_RUNTIME,
+            crate::emulated::local_or_emulated_runtime,
+            progress,
+        );
+    }
     if consensus {
         return run_text_with(
             path,

@@ -1,7 +1,7 @@
-//! Bare-metal check that node-core computes the same canonical digest on
-//! riscv32imac as on the host (DESIGN.md, "Determinism across
-//! architectures"). Prints the digest over semihosting and exits 0 when it
-//! equals `node_core::digest::CANONICAL_DIGEST`, 1 otherwise.
+//! Bare-metal check that node-core computes the same canonical digests on
+//! riscv32imac as on the host (docs/cross-arch.md): the predictor digest
+//! and the whole-node swarm digest. Prints both over semihosting and exits
+//! 0 when each equals its pinned value, 1 otherwise.
 #![no_std]
 #![no_main]
 
@@ -10,13 +10,20 @@ extern crate alloc;
 use core::mem::MaybeUninit;
 
 use embedded_alloc::LlffHeap as Heap;
+use node_core::digest::swarm::{SWARM_DIGEST, swarm_digest};
 use node_core::digest::{CANONICAL_DIGEST, canonical_digest};
 
 #[global_allocator]
 static HEAP: Heap = Heap::empty();
 
-/// Heap for node-core's `alloc` (the canonical run needs a few KiB).
+/// Heap for node-core's `alloc` (the swarm run's five nodes need ~40 KiB).
 const HEAP_BYTES: usize = 256 * 1024;
+
+/// Prints one digest beside its pinned value; true when they are equal.
+fn check(name: &str, digest: u64, pinned: u64) -> bool {
+    semihosting::println!("riscv32imac {name} digest: {digest:#018x} (pinned {pinned:#018x})");
+    digest == pinned
+}
 
 #[riscv_rt::entry]
 fn main() -> ! {
@@ -24,10 +31,9 @@ fn main() -> ! {
     // SAFETY: called once, before any allocation; the region is static and
     // used by nothing else.
     unsafe { HEAP.init(&raw mut HEAP_MEMORY as usize, HEAP_BYTES) }
-    let digest = canonical_digest();
-    semihosting::println!("riscv32imac canonical digest: {digest:#018x}");
-    semihosting::println!("pinned (host) digest:         {CANONICAL_DIGEST:#018x}");
-    if digest == CANONICAL_DIGEST {
+    let predictor = check("predictor", canonical_digest(), CANONICAL_DIGEST);
+    let swarm = check("swarm    ", swarm_digest(), SWARM_DIGEST);
+    if predictor && swarm {
         semihosting::println!("same bits: ok");
         semihosting::process::exit(0)
     } else {

@@ -108,6 +108,9 @@ pub struct RunConfig {
     pub heldout_every: u32,
     /// Baseline runs made beside this one.
     pub baselines: Vec<Baseline>,
+    /// Node ids run as a bare-metal riscv32imac program under QEMU instead
+    /// of in this process (`crate::emulated`).
+    pub emulated_nodes: Vec<u32>,
 }
 
 impl Default for RunConfig {
@@ -122,6 +125,7 @@ impl Default for RunConfig {
             heldout_samples: 256,
             heldout_every: 1,
             baselines: Vec::new(),
+            emulated_nodes: Vec::new(),
         }
     }
 }
@@ -265,6 +269,7 @@ impl Validate for Scenario {
                 );
             }
         }
+        self.validate_emulated_nodes(v);
         let latency_max_us = self.radio.latency_base_us + self.radio.latency_jitter_us;
         v.require_between(
             self.node.collect_window_ms * 1_000 > latency_max_us,
@@ -276,7 +281,47 @@ impl Validate for Scenario {
     }
 }
 
+/// Most nodes one run may emulate (each is a QEMU process).
+pub const EMULATED_NODES_MAX: usize = 8;
+
 impl Scenario {
+    /// `[run] emulated_nodes`: ids below `nodes`, each once, at most
+    /// [`EMULATED_NODES_MAX`], and not with `[consensus]` (whose host sets
+    /// the model from outside, which the link does not carry).
+    fn validate_emulated_nodes(&self, v: &mut Validator) {
+        let ids = &self.run.emulated_nodes;
+        v.require(
+            ids.len() <= EMULATED_NODES_MAX,
+            "run.emulated_nodes",
+            format_args!("at most {EMULATED_NODES_MAX} node ids"),
+            ids.len(),
+        );
+        if let Some(id) = ids.iter().find(|id| **id >= self.nodes) {
+            v.require(
+                false,
+                "run.emulated_nodes",
+                format_args!("node ids below `nodes` ({})", self.nodes),
+                id,
+            );
+        }
+        let mut sorted = ids.clone();
+        sorted.sort_unstable();
+        if let Some(pair) = sorted.windows(2).find(|w| w[0] == w[1]) {
+            v.require(
+                false,
+                "run.emulated_nodes",
+                "each node id at most once",
+                pair[0],
+            );
+        }
+        v.require(
+            ids.is_empty() || self.consensus.is_none(),
+            "run.emulated_nodes",
+            "no emulated nodes in a `[consensus]` scenario",
+            format_args!("{ids:?}"),
+        );
+    }
+
     /// Reads, parses and validates the scenario at `path`.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
