@@ -6,7 +6,8 @@
 //! ban below 0.2, agreement = RMS distance to the aggregate ≤ 0.3).
 
 use node_core::aggregate::{
-    AdaptiveConfig, KrumConfig, Maturity, Rule, TrimConfig, WeightedConfig, WeightedTrimConfig,
+    AdaptiveConfig, Faults, KrumConfig, KrumNeighbours, Maturity, Rule, TrimConfig, WeightedConfig,
+    WeightedTrimConfig,
 };
 use node_core::node::AggregationConfig as CoreAggregation;
 use node_core::reputation::{self, InfluenceCap, ReputationConfig as CoreReputation, UpdateRule};
@@ -142,12 +143,14 @@ impl AggregationConfig {
             RuleKind::TrimmedMean => Rule::TrimmedMean(trim),
             RuleKind::Median => Rule::Median,
             RuleKind::Krum => Rule::Krum(KrumConfig {
-                f: self.krum_f,
+                f: Faults::Count(self.krum_f),
                 m: 1,
+                neighbours: KrumNeighbours::Paper,
             }),
             RuleKind::MultiKrum => Rule::Krum(KrumConfig {
-                f: self.krum_f,
+                f: Faults::Count(self.krum_f),
                 m: self.multi_krum_m,
+                neighbours: KrumNeighbours::Paper,
             }),
             RuleKind::ReputationWeighted => Rule::ReputationWeighted(weighted),
             RuleKind::WeightedTrimmedMean => {
