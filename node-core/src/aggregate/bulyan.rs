@@ -75,19 +75,19 @@ pub(super) fn bulyan(
     let dim = out.len();
     let mut ops = (n * (n - 1) / 2 * dim) as u64;
     fill_distances(n, |i| contributions[i].weights, &mut scratch.distances);
-    scratch.candidate.clear();
-    scratch.candidate.resize(n, true);
-    scratch.selected.clear();
+    scratch.capped.clear();
+    scratch.capped.resize(n, true);
+    scratch.order.clear();
     for step in 0..theta {
         let r = n - step;
         let closest = score_candidates(contributions, f, config.neighbours, scratch);
         let &(_, _, best) = scratch.scores.iter().min().expect("r ≥ 2 candidates");
-        scratch.candidate[best as usize] = false;
-        scratch.selected.push(best);
+        scratch.capped[best as usize] = false;
+        scratch.order.push(best);
         ops += r as u64 * (sort_cost(r - 1) + closest as u64 + 1);
     }
     for (k, slot) in out.iter_mut().enumerate() {
-        sort_column_of(contributions, &scratch.selected, k, &mut scratch.column);
+        sort_column_of(contributions, &scratch.order, k, &mut scratch.column);
         let (lo, hi) = window_around_median(&scratch.column, beta);
         let kept = &scratch.column[lo..hi];
         let sum: i64 = kept.iter().map(|&(v, _, _)| i64::from(v)).sum();
@@ -96,7 +96,7 @@ pub(super) fn bulyan(
     }
     finish_usage(&mut scratch.usage, dim, beta);
     for (i, u) in scratch.usage.iter_mut().enumerate() {
-        if scratch.candidate[i] {
+        if scratch.capped[i] {
             u.status = Status::NotSelected;
         }
     }

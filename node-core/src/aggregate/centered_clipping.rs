@@ -109,26 +109,26 @@ pub(super) fn centered_clipping(
     let den = (n as i128) << 32;
     let mut clipped = 0;
     for _ in 0..config.iterations {
-        scratch.factors.clear();
+        scratch.row.clear();
         clipped = 0;
         for c in contributions {
             let d = u128::from(distance_raw(out, c.weights));
             let factor = if d <= tau { one } else { (tau << 32) / d };
             clipped += u32::from(d > tau);
-            scratch.factors.push(factor);
+            scratch.row.push(factor);
         }
         for (k, slot) in out.iter_mut().enumerate() {
             let center = i64::from(slot.to_bits());
             let sum: i128 = contributions
                 .iter()
-                .zip(scratch.factors.iter())
+                .zip(scratch.row.iter())
                 .map(|(c, &w)| w as i128 * i128::from(i64::from(c.weights[k].to_bits()) - center))
                 .sum();
             let moved = i128::from(center) + round_div_wide(sum, den);
             *slot = Q::from_bits(moved.clamp(i128::from(i32::MIN), i128::from(i32::MAX)) as i32);
         }
     }
-    for (u, &w) in scratch.usage.iter_mut().zip(scratch.factors.iter()) {
+    for (u, &w) in scratch.usage.iter_mut().zip(scratch.row.iter()) {
         u.status = Status::Used;
         u.coords_kept = dim as u32;
         u.share = share_of(w, one * n as u128);

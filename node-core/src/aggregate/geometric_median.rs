@@ -87,23 +87,23 @@ pub(super) fn geometric_median(
     }
     let nu = config.smoothing.to_bits() as u64;
     for _ in 0..config.iterations {
-        scratch.factors.clear();
+        scratch.row.clear();
         for c in contributions {
             let d = distance_raw(out, c.weights).max(nu);
-            scratch.factors.push((1_u128 << 64) / u128::from(d));
+            scratch.row.push((1_u128 << 64) / u128::from(d));
         }
-        let total: u128 = scratch.factors.iter().sum();
+        let total: u128 = scratch.row.iter().sum();
         for (k, slot) in out.iter_mut().enumerate() {
             let sum: i128 = contributions
                 .iter()
-                .zip(scratch.factors.iter())
+                .zip(scratch.row.iter())
                 .map(|(c, &w)| w as i128 * i128::from(c.weights[k].to_bits()))
                 .sum();
             *slot = round_div(sum, total as i128);
         }
     }
-    let total: u128 = scratch.factors.iter().sum();
-    for (u, &w) in scratch.usage.iter_mut().zip(scratch.factors.iter()) {
+    let total: u128 = scratch.row.iter().sum();
+    for (u, &w) in scratch.usage.iter_mut().zip(scratch.row.iter()) {
         u.coords_kept = dim as u32;
         u.share = share_of(w, total);
     }

@@ -44,8 +44,8 @@ pub(super) fn krum(
         });
     }
     fill_distances(n, |i| contributions[i].weights, &mut scratch.distances);
-    scratch.candidate.clear();
-    scratch.candidate.resize(n, true);
+    scratch.capped.clear();
+    scratch.capped.resize(n, true);
     let closest = score_candidates(contributions, f, config.neighbours, scratch);
     scratch.scores.sort_unstable();
     mean_of_selected(contributions, scratch, m, out);
@@ -56,7 +56,7 @@ pub(super) fn krum(
 }
 
 /// Fills `scratch.scores` with `(score, peer, index)` of every contribution
-/// whose `scratch.candidate` flag is set, each score summing its `k`
+/// whose candidate flag (kept in `scratch.capped`) is set, each score summing its `k`
 /// smallest distances to the other candidates, `k = neighbours.count(r, f)`
 /// for `r` candidates, at least 1 (below 1 only in Bulyan's last two
 /// selections, see its module docs) and at most `r − 1`. Uses
@@ -68,18 +68,18 @@ pub(super) fn score_candidates(
     scratch: &mut Scratch,
 ) -> usize {
     let n = contributions.len();
-    assert_eq!(scratch.candidate.len(), n);
-    let r = scratch.candidate.iter().filter(|&&c| c).count();
+    assert_eq!(scratch.capped.len(), n);
+    let r = scratch.capped.iter().filter(|&&c| c).count();
     assert!(r >= 2);
     let closest = neighbours.count(r, f).clamp(1, r as i64 - 1) as usize;
     scratch.scores.clear();
     for (i, c) in contributions.iter().enumerate() {
-        if !scratch.candidate[i] {
+        if !scratch.capped[i] {
             continue;
         }
         scratch.row.clear();
         for j in 0..n {
-            if j != i && scratch.candidate[j] {
+            if j != i && scratch.capped[j] {
                 scratch.row.push(pair(&scratch.distances, n, i, j));
             }
         }

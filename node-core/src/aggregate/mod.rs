@@ -904,7 +904,8 @@ impl AggregateStats {
 /// round at steady state allocates nothing.
 #[derive(Clone, Debug, Default)]
 pub struct Scratch {
-    /// Contribution indices sorted by peer id.
+    /// Contribution indices sorted by peer id (validation); Bulyan: then
+    /// the selected indices in selection order.
     order: Vec<u32>,
     /// Per contribution, input order.
     usage: Vec<Usage>,
@@ -924,17 +925,13 @@ pub struct Scratch {
     /// Weighted trimmed mean: per contribution, the sum over coordinates of
     /// its normalized weight (raw Q16.16).
     influence: Vec<u64>,
-    /// Geometric median / centered clipping: per contribution weight or
-    /// clip factor (fixed point, see those modules).
-    factors: Vec<u128>,
-    /// Bulyan: indices of the selected contributions, in selection order.
-    selected: Vec<u32>,
-    /// Bulyan: per contribution, still a candidate.
-    candidate: Vec<bool>,
-    /// Bucketing: `(shuffle key, peer, index)`.
-    keys: Vec<(u64, NodeId, u32)>,
-    /// Pipeline: the pre-aggregated vectors.
-    pre: pipeline::PreBuffers,
+    /// Pipeline: the pre-aggregated vectors, boxed so that a node that
+    /// never pre-aggregates pays one pointer for them. (The newer rules
+    /// reuse the buffers above — Bulyan its selection in `order` and its
+    /// candidates in `capped`, the geometric median and centered clipping
+    /// their weights in `row`, bucketing its keys in `scores` — to keep
+    /// per-node state small.)
+    pre: Option<alloc::boxed::Box<pipeline::PreBuffers>>,
 }
 
 impl Scratch {
@@ -959,11 +956,7 @@ impl Scratch {
             shares: Vec::with_capacity(n),
             capped: Vec::with_capacity(n),
             influence: Vec::with_capacity(n),
-            factors: Vec::with_capacity(n),
-            selected: Vec::with_capacity(n),
-            candidate: Vec::with_capacity(n),
-            keys: Vec::with_capacity(n),
-            pre: pipeline::PreBuffers::default(),
+            pre: None,
         }
     }
 

@@ -145,9 +145,10 @@ impl Pipeline {
                 .aggregate_with(context, contributions, scratch, out);
         }
         let validation_ops = prepare(contributions, out.len(), scratch)?;
-        let mut pre = core::mem::take(&mut scratch.pre);
+        // Allocated on the first pre-aggregating call only.
+        let mut pre = scratch.pre.take().unwrap_or_default();
         let result = self.run(context, contributions, &mut pre, scratch, out);
-        scratch.pre = pre;
+        scratch.pre = Some(pre);
         let mut stats = result?;
         stats.ops += validation_ops;
         Ok(stats)
@@ -301,18 +302,18 @@ fn bucketing(
 ) -> (u64, Option<NodeId>) {
     assert!(size >= 1);
     let n = pre.meta.len();
-    scratch.keys.clear();
-    scratch.keys.extend(
-        pre.meta
-            .iter()
-            .enumerate()
-            .map(|(i, &(peer, _))| (mix64(seed ^ mix64(u64::from(peer))), peer, i as u32)),
-    );
-    scratch.keys.sort_unstable();
+    scratch.scores.clear();
+    scratch
+        .scores
+        .extend(pre.meta.iter().enumerate().map(|(i, &(peer, _))| {
+            let key = mix64(seed ^ mix64(u64::from(peer)));
+            (u128::from(key), peer, i as u32)
+        }));
+    scratch.scores.sort_unstable();
     pre.next_data.clear();
     pre.next_meta.clear();
     let mut own_bucket = None;
-    for bucket in scratch.keys.chunks(size) {
+    for bucket in scratch.scores.chunks(size) {
         let count = bucket.len() as i128;
         for k in 0..dim {
             let sum: i64 = bucket
