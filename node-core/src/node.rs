@@ -38,7 +38,7 @@ use core::fmt;
 mod audit;
 
 use crate::aggregate::{
-    self, AdaptiveAggregator, AdaptiveConfig, Aggregator, Contribution, Rule, Scratch,
+    self, AdaptiveAggregator, AdaptiveConfig, Aggregator, Contribution, Pipeline, Rule, Scratch,
 };
 use crate::audit::{AuditConfig, AuditConfigError, AuditCounters};
 use crate::gossip::delta::{DeltaConfig, DeltaError, PeerModels, PublicModel};
@@ -164,6 +164,8 @@ pub enum AggregationConfig {
     Rule(Rule),
     /// Trimmed mean while young, reputation-weighted once mature.
     Adaptive(AdaptiveConfig),
+    /// Pre-aggregators (NNM, bucketing, clipping), then a rule.
+    Pipeline(Pipeline),
 }
 
 impl Default for AggregationConfig {
@@ -175,6 +177,7 @@ impl Default for AggregationConfig {
 enum NodeAggregator {
     Rule(Rule),
     Adaptive(AdaptiveAggregator),
+    Pipeline(Pipeline),
 }
 
 impl NodeAggregator {
@@ -189,6 +192,10 @@ impl NodeAggregator {
             }
             AggregationConfig::Adaptive(c) => {
                 Ok(NodeAggregator::Adaptive(AdaptiveAggregator::new(c, dim)?))
+            }
+            AggregationConfig::Pipeline(pipeline) => {
+                pipeline.validate()?;
+                Ok(NodeAggregator::Pipeline(pipeline))
             }
         }
     }
@@ -205,6 +212,7 @@ impl NodeAggregator {
         match self {
             NodeAggregator::Rule(rule) => rule,
             NodeAggregator::Adaptive(adaptive) => adaptive,
+            NodeAggregator::Pipeline(pipeline) => pipeline,
         }
     }
 }
@@ -554,7 +562,14 @@ impl Node {
             peers: self.reputation.len() as u32,
             banned: self.reputation.banned_count(),
         });
-        let result = self.aggregator.aggregator().aggregate(
+        // The own model is contribution 0; bucketing's shuffle is seeded
+        // per run, node and round.
+        let context = aggregate::Context {
+            own: Some(self.config.id),
+            seed: self.config.seed ^ (u64::from(self.config.id) << 32 | u64::from(self.round)),
+        };
+        let result = self.aggregator.aggregator().aggregate_with(
+            &context,
             contributions,
             &mut self.scratch,
             &mut self.scratch_weights,

@@ -1,14 +1,17 @@
 //! Steady-state aggregation allocates nothing (the `Scratch` contract).
 //!
-//! A counting global allocator wraps the system one; this file holds a
-//! single test so no other test thread allocates while it counts.
+//! A counting global allocator wraps the system one and counts only the
+//! allocations of the thread that set `COUNTING` (the test harness's own
+//! threads allocate now and then while a slow round runs).
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use node_core::aggregate::{
-    AdaptiveAggregator, AdaptiveConfig, Contribution, KrumConfig, Rule, Scratch, TrimConfig,
-    WeightedConfig, WeightedTrimConfig,
+    AdaptiveAggregator, AdaptiveConfig, BulyanConfig, Center, CenteredClippingConfig, Context,
+    Contribution, Faults, GeometricMedianConfig, KrumConfig, MeamedConfig, MonnaConfig, Pipeline,
+    PreAggregator, Rule, Scratch, TrimConfig, WeightedConfig, WeightedTrimConfig,
 };
 use node_core::q::{self, Q};
 
@@ -16,10 +19,20 @@ struct Counting;
 
 static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
 
+thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+}
+
+fn count() {
+    if COUNTING.with(Cell::get) {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 // SAFETY: forwards every call unchanged to `System`, only counting.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        count();
         // SAFETY: same contract as the caller's.
         unsafe { System.alloc(layout) }
     }
@@ -30,7 +43,7 @@ unsafe impl GlobalAlloc for Counting {
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        count();
         // SAFETY: same contract as the caller's.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -57,19 +70,69 @@ fn steady_state_rounds_allocate_nothing() {
         Rule::Mean,
         Rule::TrimmedMean(TrimConfig::default()),
         Rule::Median,
-        Rule::Krum(KrumConfig { f: 3, m: 4 }),
+        Rule::Krum(KrumConfig {
+            f: Faults::Count(3),
+            m: 4,
+            ..KrumConfig::default()
+        }),
         Rule::ReputationWeighted(WeightedConfig::default()),
         Rule::WeightedTrimmedMean(WeightedTrimConfig::default()),
+        Rule::Bulyan(BulyanConfig {
+            f: Faults::Count(3),
+            ..BulyanConfig::default()
+        }),
+        Rule::GeometricMedian(GeometricMedianConfig::default()),
+        Rule::CenteredClipping(CenteredClippingConfig::default()),
+        Rule::CenteredClipping(CenteredClippingConfig {
+            center: Center::Median,
+            ..CenteredClippingConfig::default()
+        }),
+        Rule::Meamed(MeamedConfig {
+            f: Faults::FractionBp(2_000),
+        }),
+        Rule::Monna(MonnaConfig::default()),
     ];
+    let trim = Rule::TrimmedMean(TrimConfig::default());
+    let pipelines = [
+        Pipeline::new(
+            &[PreAggregator::NearestNeighbourMixing(Faults::Count(3))],
+            trim,
+        )
+        .unwrap(),
+        Pipeline::new(&[PreAggregator::Bucketing { size: 2 }], trim).unwrap(),
+        Pipeline::new(&[PreAggregator::Clipping { norm: q::ONE }], trim).unwrap(),
+        Pipeline::new(
+            &[
+                PreAggregator::Clipping { norm: q::ONE },
+                PreAggregator::NearestNeighbourMixing(Faults::Count(1)),
+                PreAggregator::Bucketing { size: 2 },
+            ],
+            Rule::Monna(MonnaConfig::default()),
+        )
+        .unwrap(),
+    ];
+    let mut seed = 0_u64;
     let mut scratch = Scratch::new();
     let mut adaptive = AdaptiveAggregator::new(AdaptiveConfig::default(), 9).unwrap();
     let mut out = [q::ZERO; 9];
     let mut round = |scratch: &mut Scratch, out: &mut [Q]| {
+        seed += 1;
+        let context = Context {
+            own: Some(contributions[3].peer),
+            seed,
+        };
         for rule in &rules {
-            rule.aggregate(&contributions, scratch, out).unwrap();
+            rule.aggregate_with(&context, &contributions, scratch, out)
+                .unwrap();
+        }
+        for pipeline in &pipelines {
+            pipeline
+                .aggregate_with(&context, &contributions, scratch, out)
+                .unwrap();
         }
         adaptive.aggregate(&contributions, scratch, out).unwrap();
     };
+    COUNTING.with(|c| c.set(true));
     round(&mut scratch, &mut out); // warm-up: buffers grow once
     let before = ALLOCATIONS.load(Ordering::Relaxed);
     assert!(before > 0, "the counting allocator is not installed");

@@ -6,7 +6,9 @@
 //! ban below 0.2, agreement = RMS distance to the aggregate ≤ 0.3).
 
 use node_core::aggregate::{
-    AdaptiveConfig, KrumConfig, Maturity, Rule, TrimConfig, WeightedConfig, WeightedTrimConfig,
+    AdaptiveConfig, BulyanConfig, Center, CenteredClippingConfig, Faults, GeometricMedianConfig,
+    KrumConfig, KrumNeighbours, MAX_ITERATIONS, MAX_PRE, Maturity, MeamedConfig, MonnaConfig,
+    Pipeline, PreAggregator, Rule, TrimConfig, WeightedConfig, WeightedTrimConfig,
 };
 use node_core::node::AggregationConfig as CoreAggregation;
 use node_core::reputation::{self, InfluenceCap, ReputationConfig as CoreReputation, UpdateRule};
@@ -37,6 +39,89 @@ pub enum RuleKind {
     WeightedTrimmedMean,
     /// Trimmed mean while young, reputation-weighted once mature.
     Adaptive,
+    /// Bulyan: recursive Krum selection, then the mean around the median.
+    Bulyan,
+    /// Smoothed Weiszfeld geometric median.
+    GeometricMedian,
+    /// Centered clipping around the node's own model (or the median).
+    CenteredClipping,
+    /// Per coordinate, the mean of the n − f values closest to the median.
+    Meamed,
+    /// Mean of the n − f models nearest the node's own.
+    Monna,
+}
+
+/// Krum's neighbours per score.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum KrumNeighboursKind {
+    /// n − f − 2 (the Krum paper; default).
+    #[default]
+    Paper,
+    /// n − f − 1 (as ByzFL computes it).
+    Byzfl,
+}
+
+/// Centered clipping's starting center.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum CenterKind {
+    /// The node's own model (default).
+    #[default]
+    Own,
+    /// The coordinate-wise median.
+    Median,
+}
+
+/// A pre-aggregation step.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum PreKind {
+    /// Nearest-neighbour mixing (f from `krum_f` / `f_fraction`).
+    Nnm,
+    /// Seeded bucketing into buckets of `bucket_size`.
+    Bucketing,
+    /// Static clipping to L2 norm `clip_norm`.
+    Clipping,
+}
+
+/// Up to [`MAX_PRE`] pre-aggregators, in order (a fixed array so the
+/// configuration stays `Copy`; read and written as a TOML array).
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(try_from = "Vec<PreKind>", into = "Vec<PreKind>")]
+pub struct PreList {
+    steps: [Option<PreKind>; MAX_PRE],
+}
+
+impl PreList {
+    /// The steps, in order.
+    pub fn steps(&self) -> impl Iterator<Item = PreKind> + '_ {
+        self.steps.iter().map_while(|s| *s)
+    }
+}
+
+impl TryFrom<Vec<PreKind>> for PreList {
+    type Error = String;
+
+    fn try_from(list: Vec<PreKind>) -> Result<PreList, String> {
+        if list.len() > MAX_PRE {
+            return Err(format!(
+                "at most {MAX_PRE} pre-aggregators (of \"nnm\", \"bucketing\", \"clipping\"), found {}",
+                list.len()
+            ));
+        }
+        let mut steps = [None; MAX_PRE];
+        for (slot, step) in steps.iter_mut().zip(list) {
+            *slot = Some(step);
+        }
+        Ok(PreList { steps })
+    }
+}
+
+impl From<PreList> for Vec<PreKind> {
+    fn from(list: PreList) -> Vec<PreKind> {
+        list.steps().collect()
+    }
 }
 
 /// The influence cap of the reputation-weighted rules.
@@ -93,6 +178,26 @@ pub struct AggregationConfig {
     pub converge_epsilon: f64,
     /// Converged rounds in a row before the swarm is mature.
     pub mature_rounds: u32,
+    /// When > 0, f = ⌊f_fraction·n⌋ of each round's n instead of `krum_f`.
+    pub f_fraction: f64,
+    /// Krum's (and Bulyan's selection's) neighbours per score.
+    pub krum_neighbours: KrumNeighboursKind,
+    /// Geometric median: Weiszfeld iterations.
+    pub gm_iterations: u32,
+    /// Geometric median: smoothing ν.
+    pub gm_smoothing: f64,
+    /// Centered clipping: radius τ.
+    pub cc_radius: f64,
+    /// Centered clipping: iterations L.
+    pub cc_iterations: u32,
+    /// Centered clipping: starting center.
+    pub cc_center: CenterKind,
+    /// Pre-aggregators applied before the rule, in order.
+    pub pre: PreList,
+    /// Bucketing: bucket size s.
+    pub bucket_size: u32,
+    /// Static clipping: largest L2 norm C.
+    pub clip_norm: f64,
 }
 
 impl Default for AggregationConfig {
@@ -109,6 +214,16 @@ impl Default for AggregationConfig {
             maturity: MaturityKind::Convergence,
             converge_epsilon: 0.01,
             mature_rounds: 30,
+            f_fraction: 0.0,
+            krum_neighbours: KrumNeighboursKind::Paper,
+            gm_iterations: 8,
+            gm_smoothing: 1.0 / 1024.0,
+            cc_radius: 1.0,
+            cc_iterations: 3,
+            cc_center: CenterKind::Own,
+            pre: PreList::default(),
+            bucket_size: 2,
+            clip_norm: 1.0,
         }
     }
 }
@@ -142,13 +257,33 @@ impl AggregationConfig {
             RuleKind::TrimmedMean => Rule::TrimmedMean(trim),
             RuleKind::Median => Rule::Median,
             RuleKind::Krum => Rule::Krum(KrumConfig {
-                f: self.krum_f,
+                f: self.faults(),
                 m: 1,
+                neighbours: self.neighbours(),
             }),
             RuleKind::MultiKrum => Rule::Krum(KrumConfig {
-                f: self.krum_f,
+                f: self.faults(),
                 m: self.multi_krum_m,
+                neighbours: self.neighbours(),
             }),
+            RuleKind::Bulyan => Rule::Bulyan(BulyanConfig {
+                f: self.faults(),
+                neighbours: self.neighbours(),
+            }),
+            RuleKind::GeometricMedian => Rule::GeometricMedian(GeometricMedianConfig {
+                iterations: self.gm_iterations,
+                smoothing: from_f64(self.gm_smoothing),
+            }),
+            RuleKind::CenteredClipping => Rule::CenteredClipping(CenteredClippingConfig {
+                radius: from_f64(self.cc_radius),
+                iterations: self.cc_iterations,
+                center: match self.cc_center {
+                    CenterKind::Own => Center::Own,
+                    CenterKind::Median => Center::Median,
+                },
+            }),
+            RuleKind::Meamed => Rule::Meamed(MeamedConfig { f: self.faults() }),
+            RuleKind::Monna => Rule::Monna(MonnaConfig { f: self.faults() }),
             RuleKind::ReputationWeighted => Rule::ReputationWeighted(weighted),
             RuleKind::WeightedTrimmedMean => {
                 Rule::WeightedTrimmedMean(WeightedTrimConfig { trim, weighted })
@@ -168,7 +303,43 @@ impl AggregationConfig {
                 });
             }
         };
-        CoreAggregation::Rule(rule)
+        if self.pre.steps().next().is_none() {
+            return CoreAggregation::Rule(rule);
+        }
+        let mut steps = [PreAggregator::Bucketing { size: 1 }; MAX_PRE];
+        let mut count = 0;
+        for (slot, step) in steps.iter_mut().zip(self.pre.steps()) {
+            *slot = match step {
+                PreKind::Nnm => PreAggregator::NearestNeighbourMixing(self.faults()),
+                PreKind::Bucketing => PreAggregator::Bucketing {
+                    size: self.bucket_size,
+                },
+                PreKind::Clipping => PreAggregator::Clipping {
+                    norm: from_f64(self.clip_norm),
+                },
+            };
+            count += 1;
+        }
+        // Validated keys make a valid pipeline; node-core checks it again.
+        CoreAggregation::Pipeline(
+            Pipeline::new(&steps[..count], rule).expect("validated pre-aggregators"),
+        )
+    }
+
+    /// f: a fraction of each round's n if `f_fraction > 0`, else `krum_f`.
+    fn faults(&self) -> Faults {
+        if self.f_fraction > 0.0 {
+            Faults::FractionBp((self.f_fraction * 10_000.0).round() as u32)
+        } else {
+            Faults::Count(self.krum_f)
+        }
+    }
+
+    fn neighbours(&self) -> KrumNeighbours {
+        match self.krum_neighbours {
+            KrumNeighboursKind::Paper => KrumNeighbours::Paper,
+            KrumNeighboursKind::Byzfl => KrumNeighbours::ByzFl,
+        }
     }
 }
 
@@ -181,6 +352,46 @@ impl Validate for AggregationConfig {
         v.probability("min_reputation", self.min_reputation);
         v.range("converge_epsilon", self.converge_epsilon, 0.0, 1_000.0);
         v.range("mature_rounds", self.mature_rounds, 1, 1_000_000);
+        v.range("f_fraction", self.f_fraction, 0.0, 0.5);
+        v.require(
+            self.f_fraction == 0.0 || self.krum_f == 1,
+            "f_fraction",
+            "0 when krum_f is set (f is either a count or a fraction)",
+            self.f_fraction,
+        );
+        v.range("gm_iterations", self.gm_iterations, 1, MAX_ITERATIONS);
+        v.require(
+            self.gm_smoothing.is_finite()
+                && self.gm_smoothing >= 1.0 / 65_536.0
+                && self.gm_smoothing <= 1_000.0,
+            "gm_smoothing",
+            "a value in [1/65536, 1000] (ν > 0 in Q16.16)",
+            self.gm_smoothing,
+        );
+        v.require(
+            self.cc_radius.is_finite()
+                && self.cc_radius >= 1.0 / 65_536.0
+                && self.cc_radius <= 1_000.0,
+            "cc_radius",
+            "a value in [1/65536, 1000] (τ > 0 in Q16.16)",
+            self.cc_radius,
+        );
+        v.range("cc_iterations", self.cc_iterations, 1, MAX_ITERATIONS);
+        v.range("bucket_size", self.bucket_size, 1, 1_024);
+        v.require(
+            self.clip_norm.is_finite()
+                && self.clip_norm >= 1.0 / 65_536.0
+                && self.clip_norm <= 1_000.0,
+            "clip_norm",
+            "a value in [1/65536, 1000] (C > 0 in Q16.16)",
+            self.clip_norm,
+        );
+        v.require(
+            self.rule != RuleKind::Adaptive || self.pre.steps().next().is_none(),
+            "pre",
+            "[] with rule = \"adaptive\" (pre-aggregators compose with the stateless rules)",
+            format_args!("{:?}", Vec::from(self.pre)),
+        );
     }
 }
 
@@ -405,5 +616,122 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("trim_fraction"), "{error}");
+    }
+
+    fn rule_of(keys: &str) -> Rule {
+        match aggregation(keys).to_core(10) {
+            CoreAggregation::Rule(rule) => rule,
+            other => panic!("not a plain rule: {other:?}"),
+        }
+    }
+
+    fn error_of(keys: &str) -> String {
+        let text = format!("name = \"t\"\nnodes = 10\n[node.aggregation]\n{keys}\n");
+        Scenario::parse(Path::new("t.toml"), &text)
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn robust_rules_are_scenario_keys() {
+        assert_eq!(
+            rule_of("rule = \"bulyan\"\nkrum_f = 2\nkrum_neighbours = \"byzfl\""),
+            Rule::Bulyan(BulyanConfig {
+                f: Faults::Count(2),
+                neighbours: KrumNeighbours::ByzFl,
+            })
+        );
+        assert_eq!(
+            rule_of("rule = \"geometric_median\"\ngm_iterations = 3\ngm_smoothing = 0.5"),
+            Rule::GeometricMedian(GeometricMedianConfig {
+                iterations: 3,
+                smoothing: q::ratio(1, 2),
+            })
+        );
+        assert_eq!(
+            rule_of(
+                "rule = \"centered_clipping\"\ncc_radius = 2\ncc_iterations = 1\ncc_center = \"median\""
+            ),
+            Rule::CenteredClipping(CenteredClippingConfig {
+                radius: q::from_int(2),
+                iterations: 1,
+                center: Center::Median,
+            })
+        );
+        assert_eq!(
+            rule_of("rule = \"meamed\"\nf_fraction = 0.25"),
+            Rule::Meamed(MeamedConfig {
+                f: Faults::FractionBp(2_500)
+            })
+        );
+        assert_eq!(
+            rule_of("rule = \"monna\""),
+            Rule::Monna(MonnaConfig {
+                f: Faults::Count(1)
+            })
+        );
+        // The defaults are node-core's.
+        assert_eq!(
+            rule_of("rule = \"geometric_median\""),
+            Rule::GeometricMedian(GeometricMedianConfig::default())
+        );
+        assert_eq!(
+            rule_of("rule = \"centered_clipping\""),
+            Rule::CenteredClipping(CenteredClippingConfig::default())
+        );
+        assert_eq!(
+            rule_of("rule = \"krum\""),
+            Rule::Krum(KrumConfig::default())
+        );
+    }
+
+    #[test]
+    fn pre_aggregators_build_a_pipeline_in_order() {
+        let config = aggregation(
+            "pre = [\"clipping\", \"bucketing\", \"nnm\"]\nbucket_size = 3\nclip_norm = 0.5\nf_fraction = 0.1",
+        );
+        let CoreAggregation::Pipeline(pipeline) = config.to_core(10) else {
+            panic!("not a pipeline");
+        };
+        assert_eq!(
+            pipeline.pre(),
+            [
+                PreAggregator::Clipping {
+                    norm: q::ratio(1, 2)
+                },
+                PreAggregator::Bucketing { size: 3 },
+                PreAggregator::NearestNeighbourMixing(Faults::FractionBp(1_000)),
+            ]
+        );
+        assert_eq!(pipeline.rule(), Rule::TrimmedMean(TrimConfig::default()));
+        // No pre-aggregator: the plain rule, as before.
+        assert!(matches!(
+            aggregation("").to_core(10),
+            CoreAggregation::Rule(_)
+        ));
+    }
+
+    #[test]
+    fn bad_robust_keys_name_the_key_and_the_expected_values() {
+        let cases = [
+            ("pre = [\"nnm\", \"nnm\", \"nnm\", \"nnm\"]", "at most 3"),
+            ("pre = [\"median\"]", "bucketing"),
+            ("rule = \"adaptive\"\npre = [\"nnm\"]", "pre"),
+            ("krum_f = 2\nf_fraction = 0.2", "f_fraction"),
+            ("f_fraction = 0.6", "f_fraction"),
+            ("gm_iterations = 0", "gm_iterations"),
+            ("gm_smoothing = 0", "gm_smoothing"),
+            ("cc_radius = -1", "cc_radius"),
+            ("cc_iterations = 65", "cc_iterations"),
+            ("cc_center = \"mean\"", "own"),
+            ("krum_neighbours = \"blades\"", "byzfl"),
+            ("bucket_size = 0", "bucket_size"),
+            ("clip_norm = 0", "clip_norm"),
+            ("rule = \"bulyans\"", "geometric_median"),
+        ];
+        for (keys, expected) in cases {
+            let error = error_of(keys);
+            assert!(error.contains(expected), "{keys}: {error}");
+        }
     }
 }

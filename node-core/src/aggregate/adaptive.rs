@@ -31,8 +31,8 @@
 use alloc::vec::Vec;
 
 use super::{
-    AggregateError, AggregateStats, Aggregator, ConfigError, Contribution, MAX_DIM, Rule, Scratch,
-    TrimConfig, WeightedConfig, trimmed_mean_ops,
+    AggregateError, AggregateStats, Aggregator, ConfigError, Context, Contribution, MAX_DIM, Rule,
+    Scratch, TrimConfig, WeightedConfig, trimmed_mean_ops,
 };
 use crate::q::{self, Q, ZERO};
 
@@ -287,8 +287,10 @@ impl AdaptiveAggregator {
 }
 
 impl Aggregator for AdaptiveAggregator {
-    fn aggregate(
+    /// The context is not used: both phases' rules need no own model.
+    fn aggregate_with(
         &mut self,
+        _context: &Context,
         contributions: &[Contribution<'_>],
         scratch: &mut Scratch,
         out: &mut [Q],

@@ -104,7 +104,11 @@ pub(super) fn median(
 /// Fills `column` with coordinate `k` as `(raw value, peer, index)` and
 /// sorts it: ties on value go to the lower peer id. Allocates only if
 /// `column` never held `n` entries before.
-fn sort_column(contributions: &[Contribution<'_>], k: usize, column: &mut Vec<(i32, NodeId, u32)>) {
+pub(super) fn sort_column(
+    contributions: &[Contribution<'_>],
+    k: usize,
+    column: &mut Vec<(i32, NodeId, u32)>,
+) {
     column.clear();
     column.extend(
         contributions
@@ -115,7 +119,22 @@ fn sort_column(contributions: &[Contribution<'_>], k: usize, column: &mut Vec<(i
     column.sort_unstable();
 }
 
-fn mark_kept(middle: &[(i32, NodeId, u32)], usage: &mut [Usage]) {
+/// [`sort_column`] over the contributions at `indices` only.
+pub(super) fn sort_column_of(
+    contributions: &[Contribution<'_>],
+    indices: &[u32],
+    k: usize,
+    column: &mut Vec<(i32, NodeId, u32)>,
+) {
+    column.clear();
+    column.extend(indices.iter().map(|&i| {
+        let c = &contributions[i as usize];
+        (c.weights[k].to_bits(), c.peer, i)
+    }));
+    column.sort_unstable();
+}
+
+pub(super) fn mark_kept(middle: &[(i32, NodeId, u32)], usage: &mut [Usage]) {
     for &(_, _, index) in middle {
         usage[index as usize].coords_kept += 1;
     }
@@ -123,7 +142,7 @@ fn mark_kept(middle: &[(i32, NodeId, u32)], usage: &mut [Usage]) {
 
 /// Status and share from `coords_kept`: each kept value weighs `1/kept` in
 /// its coordinate, so the share is `coords_kept / (d · kept)`.
-fn finish_usage(usage: &mut [Usage], dim: usize, kept: usize) {
+pub(super) fn finish_usage(usage: &mut [Usage], dim: usize, kept: usize) {
     let den = (dim * kept) as u128;
     for u in usage.iter_mut() {
         assert!(u.coords_kept as usize <= dim);

@@ -1,53 +1,52 @@
-//! Krum and Multi-Krum (Blanchard et al., NeurIPS 2017; docs/paper.md §6).
+//! Krum and Multi-Krum (Blanchard et al., "Machine Learning with
+//! Adversaries: Byzantine Tolerant Gradient Descent", NeurIPS 2017;
+//! docs/paper.md §6).
+//!
+//! `D_ij = Σ_k (x_ik − x_jk)²` exactly on raw bits (`u128`, units 2^-32);
+//! `score_i = Σ` of the `k` smallest `D_ij` over `j ≠ i`, where `k` is the
+//! paper's `n − f − 2` ([`KrumNeighbours::Paper`], default) or ByzFL's
+//! `n − f − 1` ([`KrumNeighbours::ByzFl`]). The `m` contributions with the
+//! lowest `(score, peer)` are selected (ties → lowest peer id) and averaged
+//! exactly. Requires `n ≥ 2f + 3` (both neighbour counts: it is the paper's
+//! condition for its guarantee) and `m ≤ n − f`.
+//!
+//! Fixed-point error: the selection is exact (integer distances); the mean
+//! of the selected models is rounded once per coordinate (≤ 1/2 ulp =
+//! 2^-17).
 
+use super::vector::{fill_distances, pair};
 use super::{
-    AggregateError, Contribution, KrumConfig, Scratch, Status, round_div, share_of, sort_cost,
+    AggregateError, Contribution, KrumConfig, KrumNeighbours, Scratch, Status, round_div, share_of,
+    sort_cost,
 };
 use crate::q::Q;
 
-/// Krum / Multi-Krum.
-///
-/// `D_ij = Σ_k (x_ik − x_jk)²` exactly on raw bits (`u128`, units 2^-32);
-/// `score_i = Σ` of the `n − f − 2` smallest `D_ij` over `j ≠ i`. The `m`
-/// contributions with the lowest `(score, peer)` are selected (ties → lowest
-/// peer id) and averaged exactly. Requires `n ≥ 2f + 3` and `m ≤ n − f`.
-/// Returns the rule's ops: `d` per pair distance, a row sort and
-/// `n − f − 2` additions per score, the score sort, `m·d` additions and
-/// `d` divisions for the mean.
+/// Krum / Multi-Krum with `f` already resolved. Returns the rule's ops:
+/// `d` per pair distance, a row sort and `k` additions per score, the score
+/// sort, `m·d` additions and `d` divisions for the mean.
 pub(super) fn krum(
     config: &KrumConfig,
+    f: usize,
     contributions: &[Contribution<'_>],
     scratch: &mut Scratch,
     out: &mut [Q],
 ) -> Result<u64, AggregateError> {
     let n = contributions.len();
-    if (n as u64) < 2 * u64::from(config.f) + 3 {
-        return Err(AggregateError::KrumCondition { n, f: config.f });
+    if (n as u64) < 2 * f as u64 + 3 {
+        return Err(AggregateError::KrumCondition { n, f: f as u32 });
     }
-    let f = config.f as usize;
     let m = config.m as usize;
     if m > n - f {
         return Err(AggregateError::KrumSelection {
             m: config.m,
             n,
-            f: config.f,
+            f: f as u32,
         });
     }
-    let closest = n - f - 2;
-    assert!(closest >= 1);
-    fill_distances(contributions, &mut scratch.distances);
-    scratch.scores.clear();
-    for (i, c) in contributions.iter().enumerate() {
-        scratch.row.clear();
-        scratch.row.extend(
-            (0..n)
-                .filter(|&j| j != i)
-                .map(|j| distance(&scratch.distances, n, i, j)),
-        );
-        scratch.row.sort_unstable();
-        let score: u128 = scratch.row[..closest].iter().sum();
-        scratch.scores.push((score, c.peer, i as u32));
-    }
+    fill_distances(n, |i| contributions[i].weights, &mut scratch.distances);
+    scratch.capped.clear();
+    scratch.capped.resize(n, true);
+    let closest = score_candidates(contributions, f, config.neighbours, scratch);
     scratch.scores.sort_unstable();
     mean_of_selected(contributions, scratch, m, out);
     let dim = out.len() as u64;
@@ -56,40 +55,44 @@ pub(super) fn krum(
     Ok(pairs * dim + scoring + sort_cost(n) + (m as u64 + 1) * dim)
 }
 
-/// The upper triangle of `D`, row-major: `(0,1), (0,2), …, (1,2), …`.
-fn fill_distances(contributions: &[Contribution<'_>], distances: &mut alloc::vec::Vec<u128>) {
+/// Fills `scratch.scores` with `(score, peer, index)` of every contribution
+/// whose candidate flag (kept in `scratch.capped`) is set, each score summing its `k`
+/// smallest distances to the other candidates, `k = neighbours.count(r, f)`
+/// for `r` candidates, at least 1 (below 1 only in Bulyan's last two
+/// selections, see its module docs) and at most `r − 1`. Uses
+/// `scratch.distances` (from [`fill_distances`]). Returns `k`.
+pub(super) fn score_candidates(
+    contributions: &[Contribution<'_>],
+    f: usize,
+    neighbours: KrumNeighbours,
+    scratch: &mut Scratch,
+) -> usize {
     let n = contributions.len();
-    distances.clear();
-    for i in 0..n {
-        for j in i + 1..n {
-            let a = contributions[i].weights;
-            let b = contributions[j].weights;
-            let d: u128 = a
-                .iter()
-                .zip(b.iter())
-                .map(|(x, y)| {
-                    let diff = i64::from(x.to_bits()) - i64::from(y.to_bits());
-                    u128::from(diff.unsigned_abs()).pow(2)
-                })
-                .sum();
-            distances.push(d);
+    assert_eq!(scratch.capped.len(), n);
+    let r = scratch.capped.iter().filter(|&&c| c).count();
+    assert!(r >= 2);
+    let closest = neighbours.count(r, f).clamp(1, r as i64 - 1) as usize;
+    scratch.scores.clear();
+    for (i, c) in contributions.iter().enumerate() {
+        if !scratch.capped[i] {
+            continue;
         }
+        scratch.row.clear();
+        for j in 0..n {
+            if j != i && scratch.capped[j] {
+                scratch.row.push(pair(&scratch.distances, n, i, j));
+            }
+        }
+        scratch.row.sort_unstable();
+        let score: u128 = scratch.row[..closest].iter().sum();
+        scratch.scores.push((score, c.peer, i as u32));
     }
-    assert_eq!(distances.len(), n * (n - 1) / 2);
-}
-
-/// `D_ij` from the upper triangle (`i ≠ j`).
-fn distance(distances: &[u128], n: usize, i: usize, j: usize) -> u128 {
-    assert_ne!(i, j);
-    let (a, b) = if i < j { (i, j) } else { (j, i) };
-    // Row a starts after rows 0..a, of lengths n−1, n−2, …, n−a.
-    let row_start = a * (2 * n - a - 1) / 2;
-    distances[row_start + (b - a - 1)]
+    closest
 }
 
 /// Writes the exact mean of the `m` best-scored contributions and marks
 /// usage: selected → used, share `1/m`; others → not selected.
-fn mean_of_selected(
+pub(super) fn mean_of_selected(
     contributions: &[Contribution<'_>],
     scratch: &mut Scratch,
     m: usize,

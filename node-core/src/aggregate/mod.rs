@@ -13,6 +13,20 @@
 //! | `Krum` | score = sum of the `n−f−2` smallest squared L2 distances; average the `m` lowest scores (`m = 1`: Krum, `m > 1`: Multi-Krum) |
 //! | `ReputationWeighted` | `Σ s_i x_i` with shares `s_i ∝ rep_i^e`, each capped (water-filling) |
 //! | `WeightedTrimmedMean` | per coordinate drop `t = ⌊β·n_e⌋` lowest and highest of the `n_e` gated-in values, then `Σ_kept s_i x_i / Σ_kept s_i` with the `ReputationWeighted` shares |
+//! | `Bulyan` | `θ = n − 2f` recursive Krum selections, then per coordinate the mean of the `θ − 2f` selected values closest to their median; `n ≥ 4f + 3` |
+//! | `GeometricMedian` | `T` smoothed Weiszfeld steps `z ← Σ β_i x_i / Σ β_i`, `β_i = 1/max(ν, ‖z − x_i‖)`, from the mean |
+//! | `CenteredClipping` | `L` steps `v ← v + (1/n) Σ (x_i − v)·min(1, τ/‖x_i − v‖)` from the own model or the coordinate median |
+//! | `Meamed` | per coordinate the mean of the `n − f` values closest to the median; `n ≥ 2f + 1` |
+//! | `Monna` | mean of the `n − f` contributions nearest the node's own model; `n ≥ 2f + 1` |
+//!
+//! A [`Pipeline`] runs up to [`MAX_PRE`] [`PreAggregator`]s (nearest-
+//! neighbour mixing, seeded bucketing, static clipping) before any rule.
+//! `f` is a [`Faults`]: a fixed count or a fraction of the inbox. Rules
+//! that need the node's own model or a seed get them from a [`Context`]
+//! ([`Rule::aggregate_with`]). Every rule refuses, with its own
+//! [`AggregateError`], an input that fails its `n`/`f` condition: no rule
+//! falls back to another. Each module states its formula, source and
+//! fixed-point error bound; docs/aggregation.md sums them up.
 //!
 //! [`AdaptiveAggregator`] switches from the trimmed mean to the
 //! reputation-weighted mean once the swarm is mature (docs/paper.md §6).
@@ -43,10 +57,17 @@
 //! `n·⌈log₂ n⌉` in every rule.
 
 mod adaptive;
+mod bulyan;
+mod centered_clipping;
 mod coordinate;
+mod geometric_median;
 mod krum;
+mod meamed;
+mod monna;
+mod pipeline;
 #[cfg(test)]
 mod tests;
+mod vector;
 mod weighted;
 mod weighted_trimmed;
 
@@ -60,7 +81,13 @@ use crate::runtime::NodeId;
 pub use adaptive::{
     AdaptiveAggregator, AdaptiveConfig, AdaptiveStats, Maturity, Phase, SwarmStatus,
 };
+pub use bulyan::BulyanConfig;
+pub use centered_clipping::{Center, CenteredClippingConfig};
 pub use coordinate::trimmed_mean_ops;
+pub use geometric_median::GeometricMedianConfig;
+pub use meamed::MeamedConfig;
+pub use monna::MonnaConfig;
+pub use pipeline::{Pipeline, PreAggregator};
 
 /// Largest number of contributions one call accepts (bounds every loop and
 /// the Krum distance table: `n(n−1)/2` `u128`s, 8 MiB at this limit).
@@ -68,6 +95,13 @@ pub const MAX_CONTRIBUTIONS: usize = 1024;
 
 /// Largest model dimension accepted.
 pub const MAX_DIM: usize = 65_536;
+
+/// Largest iteration count of the iterative rules (geometric median,
+/// centered clipping): bounds their loops.
+pub const MAX_ITERATIONS: u32 = 64;
+
+/// Largest number of pre-aggregators in one [`Pipeline`].
+pub const MAX_PRE: usize = 3;
 
 /// One peer's model as input to aggregation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -124,37 +158,113 @@ impl TrimConfig {
     }
 }
 
+/// How many of a round's `n` contributions the rule assumes Byzantine.
+///
+/// In a gossip swarm neither the number of Byzantine peers nor the inbox
+/// size is known in advance, so `f` can follow the inbox:
+/// [`Faults::FractionBp`] gives `f = ⌊bp·n / 10 000⌋` of each call's `n`.
+/// Default [`Faults::Count`]`(1)` (the Krum default the project always had).
+/// After a pre-aggregator ([`Pipeline`]) `f` is resolved on the inbox size
+/// before pre-aggregation: `f` Byzantine senders corrupt at most `f`
+/// derived vectors (mixed vectors or buckets).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Faults {
+    /// A fixed count `f`.
+    Count(u32),
+    /// `f = ⌊bp·n / 10 000⌋`, `bp` in `0..=5 000` (at most half).
+    FractionBp(u32),
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Faults::Count(1)
+    }
+}
+
+impl Faults {
+    /// Checks a fraction is at most 5 000 bp.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        match *self {
+            Faults::FractionBp(bp) if bp > 5_000 => {
+                Err(ConfigError::FaultFractionOutOfRange { bp })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// `f` for a call with `n` contributions.
+    pub fn resolve(&self, n: usize) -> usize {
+        match *self {
+            Faults::Count(f) => f as usize,
+            Faults::FractionBp(bp) => ((n as u64 * u64::from(bp)) / 10_000) as usize,
+        }
+    }
+}
+
+/// How many neighbours a Krum score sums.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum KrumNeighbours {
+    /// `n − f − 2`, the Krum paper's (Blanchard et al. 2017, §4). Default.
+    #[default]
+    Paper,
+    /// `n − f − 1`, as the ByzFL library computes it (its score slices the
+    /// sorted distance row `[1 .. n − f]`, skipping the zero self-distance).
+    ByzFl,
+}
+
+impl KrumNeighbours {
+    /// Neighbours summed among `r` candidates when `f` are Byzantine
+    /// (may be ≤ 0 as an `i64`; callers check their condition first).
+    pub fn count(&self, r: usize, f: usize) -> i64 {
+        let base = r as i64 - f as i64;
+        match self {
+            KrumNeighbours::Paper => base - 2,
+            KrumNeighbours::ByzFl => base - 1,
+        }
+    }
+}
+
 /// Krum / Multi-Krum parameters (Blanchard et al. 2017; docs/paper.md §6).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KrumConfig {
     /// `f`: the number of Byzantine peers tolerated. Requires
     /// `n ≥ 2f + 3`. Default 1.
-    pub f: u32,
+    pub f: Faults,
     /// `m`: how many lowest-scoring models are averaged; 1 is Krum, more is
     /// Multi-Krum. Range `1..=n−f` (checked per call). Default 1.
     pub m: u32,
+    /// Neighbours per score: `n − f − 2` (default) or ByzFL's `n − f − 1`.
+    pub neighbours: KrumNeighbours,
 }
 
 impl Default for KrumConfig {
     fn default() -> Self {
-        KrumConfig { f: 1, m: 1 }
+        KrumConfig {
+            f: Faults::Count(1),
+            m: 1,
+            neighbours: KrumNeighbours::Paper,
+        }
     }
 }
 
 impl KrumConfig {
-    /// A validated configuration.
-    pub fn new(f: u32, m: u32) -> Result<KrumConfig, ConfigError> {
-        let config = KrumConfig { f, m };
+    /// A validated configuration with the paper's neighbour count.
+    pub fn new(f: Faults, m: u32) -> Result<KrumConfig, ConfigError> {
+        let config = KrumConfig {
+            f,
+            m,
+            neighbours: KrumNeighbours::Paper,
+        };
         config.validate()?;
         Ok(config)
     }
 
-    /// Checks `m ≥ 1`.
+    /// Checks `m ≥ 1` and `f`.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.m == 0 {
             return Err(ConfigError::MultiKrumZero);
         }
-        Ok(())
+        self.f.validate()
     }
 }
 
@@ -253,6 +363,36 @@ pub enum Rule {
     /// reputation-weighted mean's shares (the paper's weighted trimmed
     /// mean; module docs of `weighted_trimmed`).
     WeightedTrimmedMean(WeightedTrimConfig),
+    /// Bulyan: recursive Krum selection, then a per-coordinate mean around
+    /// the median (El Mhamdi et al. 2018).
+    Bulyan(BulyanConfig),
+    /// Smoothed Weiszfeld geometric median (Pillutla et al. 2022).
+    GeometricMedian(GeometricMedianConfig),
+    /// Centered clipping (Karimireddy et al. 2021).
+    CenteredClipping(CenteredClippingConfig),
+    /// Per coordinate, the mean of the `n − f` values closest to the median
+    /// (Xie et al. 2018).
+    Meamed(MeamedConfig),
+    /// Mean of the `n − f` nearest neighbours of the node's own model
+    /// (Farhadkhani et al. 2023). Needs [`Context::own`].
+    Monna(MonnaConfig),
+}
+
+/// What a caller tells an aggregator about the round besides the models.
+///
+/// Rules that need the node's own model ([`Rule::Monna`],
+/// [`Rule::CenteredClipping`] centred on [`Center::Own`]) find it as the
+/// contribution whose peer id is `own`, and fail with
+/// [`AggregateError::NoOwnModel`] / [`AggregateError::OwnNotFound`]
+/// otherwise. [`PreAggregator::Bucketing`] shuffles with `seed` (a node
+/// passes a hash of its run seed, its id and the round), so the shuffle is
+/// reproducible and there is no hidden randomness.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Context {
+    /// The peer id of the node's own model among the contributions, if any.
+    pub own: Option<NodeId>,
+    /// The seed of any shuffle.
+    pub seed: u64,
 }
 
 impl Rule {
@@ -264,18 +404,50 @@ impl Rule {
             Rule::Krum(c) => c.validate(),
             Rule::ReputationWeighted(c) => c.validate(),
             Rule::WeightedTrimmedMean(c) => c.validate(),
+            Rule::Bulyan(c) => c.validate(),
+            Rule::GeometricMedian(c) => c.validate(),
+            Rule::CenteredClipping(c) => c.validate(),
+            Rule::Meamed(c) => c.f.validate(),
+            Rule::Monna(c) => c.f.validate(),
         }
     }
 
-    /// Aggregates `contributions` into `out` by this rule. See the module
-    /// docs for the contracts; on error `out` is unchanged.
+    /// Aggregates `contributions` into `out` by this rule, without a
+    /// [`Context`] (no own model, seed 0). See the module docs for the
+    /// contracts; on error `out` is unchanged.
     pub fn aggregate(
         &self,
         contributions: &[Contribution<'_>],
         scratch: &mut Scratch,
         out: &mut [Q],
     ) -> Result<AggregateStats, AggregateError> {
+        self.aggregate_with(&Context::default(), contributions, scratch, out)
+    }
+
+    /// Aggregates `contributions` into `out` by this rule, with the round's
+    /// [`Context`]. On error `out` is unchanged.
+    pub fn aggregate_with(
+        &self,
+        context: &Context,
+        contributions: &[Contribution<'_>],
+        scratch: &mut Scratch,
+        out: &mut [Q],
+    ) -> Result<AggregateStats, AggregateError> {
         self.validate().map_err(AggregateError::Config)?;
+        self.apply(context, contributions, contributions.len(), scratch, out)
+    }
+
+    /// Validates the input and runs the rule; `f_basis` is the `n` that
+    /// [`Faults`] resolve against (the inbox size, before any
+    /// pre-aggregation).
+    fn apply(
+        &self,
+        context: &Context,
+        contributions: &[Contribution<'_>],
+        f_basis: usize,
+        scratch: &mut Scratch,
+        out: &mut [Q],
+    ) -> Result<AggregateStats, AggregateError> {
         let validation_ops = prepare(contributions, out.len(), scratch)?;
         let (rule_ops, values_trimmed, capped) = match self {
             Rule::Mean => (coordinate::mean(contributions, scratch, out), 0, 0),
@@ -287,13 +459,45 @@ impl Rule {
                 let (ops, trimmed) = coordinate::median(contributions, scratch, out);
                 (ops, trimmed, 0)
             }
-            Rule::Krum(c) => (krum::krum(c, contributions, scratch, out)?, 0, 0),
+            Rule::Krum(c) => {
+                let f = c.f.resolve(f_basis);
+                (krum::krum(c, f, contributions, scratch, out)?, 0, 0)
+            }
             Rule::ReputationWeighted(c) => {
                 let (ops, capped) = weighted::weighted(c, contributions, scratch, out)?;
                 (ops, 0, capped)
             }
             Rule::WeightedTrimmedMean(c) => {
                 weighted_trimmed::weighted_trimmed_mean(c, contributions, scratch, out)?
+            }
+            Rule::Bulyan(c) => {
+                let f = c.f.resolve(f_basis);
+                let (ops, trimmed) = bulyan::bulyan(c, f, contributions, scratch, out)?;
+                (ops, trimmed, 0)
+            }
+            Rule::GeometricMedian(c) => (
+                geometric_median::geometric_median(c, contributions, scratch, out),
+                0,
+                0,
+            ),
+            Rule::CenteredClipping(c) => {
+                let own = match c.center {
+                    Center::Own => Some(own_index("centered clipping", context, contributions)?),
+                    Center::Median => None,
+                };
+                let (ops, clipped) =
+                    centered_clipping::centered_clipping(c, own, contributions, scratch, out);
+                (ops, 0, clipped)
+            }
+            Rule::Meamed(c) => {
+                let f = c.f.resolve(f_basis);
+                let (ops, trimmed) = meamed::meamed(f, contributions, scratch, out)?;
+                (ops, trimmed, 0)
+            }
+            Rule::Monna(c) => {
+                let f = c.f.resolve(f_basis);
+                let own = own_index("monna", context, contributions)?;
+                (monna::monna(f, own, contributions, scratch, out)?, 0, 0)
             }
         };
         let mut stats = AggregateStats::from_usage(&scratch.usage);
@@ -304,26 +508,53 @@ impl Rule {
     }
 }
 
+/// The index of the node's own model ([`Context::own`]) among
+/// `contributions`, for a rule that needs it.
+fn own_index(
+    rule: &'static str,
+    context: &Context,
+    contributions: &[Contribution<'_>],
+) -> Result<usize, AggregateError> {
+    let own = context.own.ok_or(AggregateError::NoOwnModel { rule })?;
+    contributions
+        .iter()
+        .position(|c| c.peer == own)
+        .ok_or(AggregateError::OwnNotFound { peer: own })
+}
+
 /// Anything that turns contributions into an aggregate: the stateless
-/// [`Rule`]s and the stateful [`AdaptiveAggregator`].
+/// [`Rule`]s, [`Pipeline`]s and the stateful [`AdaptiveAggregator`].
 pub trait Aggregator {
-    /// Aggregates `contributions` into `out` (see [`Rule::aggregate`]).
-    fn aggregate(
+    /// Aggregates `contributions` into `out` with the round's [`Context`]
+    /// (see [`Rule::aggregate_with`]).
+    fn aggregate_with(
         &mut self,
+        context: &Context,
         contributions: &[Contribution<'_>],
         scratch: &mut Scratch,
         out: &mut [Q],
     ) -> Result<AggregateStats, AggregateError>;
-}
 
-impl Aggregator for Rule {
+    /// Aggregates without a context (no own model, seed 0).
     fn aggregate(
         &mut self,
         contributions: &[Contribution<'_>],
         scratch: &mut Scratch,
         out: &mut [Q],
     ) -> Result<AggregateStats, AggregateError> {
-        Rule::aggregate(self, contributions, scratch, out)
+        self.aggregate_with(&Context::default(), contributions, scratch, out)
+    }
+}
+
+impl Aggregator for Rule {
+    fn aggregate_with(
+        &mut self,
+        context: &Context,
+        contributions: &[Contribution<'_>],
+        scratch: &mut Scratch,
+        out: &mut [Q],
+    ) -> Result<AggregateStats, AggregateError> {
+        Rule::aggregate_with(self, context, contributions, scratch, out)
     }
 }
 
@@ -356,6 +587,29 @@ pub enum ConfigError {
         /// The rejected dimension.
         dim: usize,
     },
+    /// A fraction of Byzantine contributions must be at most 5 000 bp.
+    FaultFractionOutOfRange {
+        /// The rejected fraction in basis points.
+        bp: u32,
+    },
+    /// An iteration count must be in `1..=MAX_ITERATIONS`.
+    IterationsOutOfRange {
+        /// The rejected count.
+        iterations: u32,
+    },
+    /// The geometric median's smoothing ν must be positive.
+    SmoothingNotPositive,
+    /// Centered clipping's radius τ must be positive.
+    RadiusNotPositive,
+    /// A bucket must hold at least one contribution.
+    BucketSizeZero,
+    /// The static clipping norm C must be positive.
+    ClipNormNotPositive,
+    /// A pipeline holds at most [`MAX_PRE`] pre-aggregators.
+    TooManyPreAggregators {
+        /// The number given.
+        count: usize,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -375,6 +629,23 @@ impl fmt::Display for ConfigError {
             ConfigError::MatureRoundsZero => f.write_str("mature_rounds must be at least 1"),
             ConfigError::DimensionOutOfRange { dim } => {
                 write!(f, "model dimension {dim} outside 1..={MAX_DIM}")
+            }
+            ConfigError::FaultFractionOutOfRange { bp } => {
+                write!(f, "byzantine fraction {bp} bp above 5000 bp (0.5)")
+            }
+            ConfigError::IterationsOutOfRange { iterations } => {
+                write!(f, "iterations {iterations} outside 1..={MAX_ITERATIONS}")
+            }
+            ConfigError::SmoothingNotPositive => {
+                f.write_str("geometric median smoothing must be positive")
+            }
+            ConfigError::RadiusNotPositive => {
+                f.write_str("centered clipping radius must be positive")
+            }
+            ConfigError::BucketSizeZero => f.write_str("bucket size must be at least 1"),
+            ConfigError::ClipNormNotPositive => f.write_str("clipping norm must be positive"),
+            ConfigError::TooManyPreAggregators { count } => {
+                write!(f, "{count} pre-aggregators, at most {MAX_PRE}")
             }
         }
     }
@@ -455,6 +726,33 @@ pub enum AggregateError {
         /// Contributions that passed the gate.
         eligible: usize,
     },
+    /// Bulyan needs `n ≥ 4f + 3` (El Mhamdi et al. 2018, §4).
+    BulyanCondition {
+        /// Contributions given.
+        n: usize,
+        /// Tolerated Byzantine peers.
+        f: u32,
+    },
+    /// Meamed, MoNNA and nearest-neighbour mixing need an honest majority,
+    /// `n ≥ 2f + 1`.
+    MajorityCondition {
+        /// The rule or pre-aggregator.
+        rule: &'static str,
+        /// Contributions given.
+        n: usize,
+        /// Tolerated Byzantine peers.
+        f: u32,
+    },
+    /// The rule needs the node's own model but [`Context::own`] is `None`.
+    NoOwnModel {
+        /// The rule.
+        rule: &'static str,
+    },
+    /// [`Context::own`] names a peer that is not among the contributions.
+    OwnNotFound {
+        /// The missing peer.
+        peer: NodeId,
+    },
     /// The rule's configuration is invalid.
     Config(ConfigError),
 }
@@ -503,6 +801,21 @@ impl fmt::Display for AggregateError {
                 f,
                 "no reputation weight to aggregate ({eligible} contributions passed the gate)"
             ),
+            AggregateError::BulyanCondition { n, f: byz } => {
+                write!(f, "bulyan needs n >= 4f + 3, got n = {n}, f = {byz}")
+            }
+            AggregateError::MajorityCondition { rule, n, f: byz } => {
+                write!(f, "{rule} needs n >= 2f + 1, got n = {n}, f = {byz}")
+            }
+            AggregateError::NoOwnModel { rule } => {
+                write!(
+                    f,
+                    "{rule} needs the node's own model (context.own is unset)"
+                )
+            }
+            AggregateError::OwnNotFound { peer } => {
+                write!(f, "own model of peer {peer} is not among the contributions")
+            }
             AggregateError::Config(e) => write!(f, "invalid aggregation config: {e}"),
         }
     }
@@ -559,7 +872,8 @@ pub struct AggregateStats {
     /// Contributions with [`Status::Gated`] or [`Status::ZeroWeight`].
     pub gated: u32,
     /// Reputation-weighted / weighted trimmed mean: contributions whose
-    /// share hit its cap.
+    /// share hit its cap. Centered clipping: contributions clipped in the
+    /// last iteration.
     pub capped: u32,
     /// Coordinate values dropped by trimming (`2t·d` for the trimmed means).
     pub values_trimmed: u64,
@@ -590,7 +904,8 @@ impl AggregateStats {
 /// round at steady state allocates nothing.
 #[derive(Clone, Debug, Default)]
 pub struct Scratch {
-    /// Contribution indices sorted by peer id.
+    /// Contribution indices sorted by peer id (validation); Bulyan: then
+    /// the selected indices in selection order.
     order: Vec<u32>,
     /// Per contribution, input order.
     usage: Vec<Usage>,
@@ -610,6 +925,13 @@ pub struct Scratch {
     /// Weighted trimmed mean: per contribution, the sum over coordinates of
     /// its normalized weight (raw Q16.16).
     influence: Vec<u64>,
+    /// Pipeline: the pre-aggregated vectors, boxed so that a node that
+    /// never pre-aggregates pays one pointer for them. (The newer rules
+    /// reuse the buffers above — Bulyan its selection in `order` and its
+    /// candidates in `capped`, the geometric median and centered clipping
+    /// their weights in `row`, bucketing its keys in `scores` — to keep
+    /// per-node state small.)
+    pre: Option<alloc::boxed::Box<pipeline::PreBuffers>>,
 }
 
 impl Scratch {
@@ -634,6 +956,7 @@ impl Scratch {
             shares: Vec::with_capacity(n),
             capped: Vec::with_capacity(n),
             influence: Vec::with_capacity(n),
+            pre: None,
         }
     }
 
@@ -707,15 +1030,20 @@ pub(crate) fn sort_cost(k: usize) -> u64 {
 /// `num / den` rounded to nearest (half away from zero) as a raw Q16.16
 /// value, saturated. Precondition `den > 0`.
 pub(crate) fn round_div(num: i128, den: i128) -> Q {
+    let raw = round_div_wide(num, den).clamp(i128::from(i32::MIN), i128::from(i32::MAX));
+    Q::from_bits(raw as i32)
+}
+
+/// `num / den` rounded to nearest (half away from zero), unsaturated.
+/// Precondition `den > 0`.
+pub(crate) fn round_div_wide(num: i128, den: i128) -> i128 {
     assert!(den > 0);
     let half = den / 2;
-    let quotient = if num >= 0 {
+    if num >= 0 {
         (num + half) / den
     } else {
         -((-num + half) / den)
-    };
-    let raw = quotient.clamp(i128::from(i32::MIN), i128::from(i32::MAX));
-    Q::from_bits(raw as i32)
+    }
 }
 
 /// `num / den` as a Q16.16 fraction, truncated (for shares).

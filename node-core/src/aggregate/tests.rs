@@ -65,7 +65,11 @@ fn all_rules() -> [Rule; 9] {
         TRIM,
         Rule::Median,
         Rule::Krum(KrumConfig::default()),
-        Rule::Krum(KrumConfig { f: 1, m: 3 }),
+        Rule::Krum(KrumConfig {
+            f: Faults::Count(1),
+            m: 3,
+            ..KrumConfig::default()
+        }),
         weighted_rule(),
         Rule::ReputationWeighted(WeightedConfig {
             exponent: Q::from_num(3.5),
@@ -178,7 +182,7 @@ fn krum_rejects_the_outlier_and_checks_its_condition() {
     let (_, stats, usage) = run(Rule::Krum(KrumConfig::default()), &input).unwrap();
     assert_eq!((stats.used, stats.not_selected), (1, 4));
     assert_eq!(usage[4].status, Status::NotSelected);
-    let multi = Rule::Krum(KrumConfig::new(1, 4).unwrap());
+    let multi = Rule::Krum(KrumConfig::new(Faults::Count(1), 4).unwrap());
     let (out, _, usage) = run(multi, &input).unwrap();
     assert_eq!(usage[4].status, Status::NotSelected);
     assert!((to_f64(out[0]) - 0.15).abs() < 1e-4);
@@ -187,10 +191,21 @@ fn krum_rejects_the_outlier_and_checks_its_condition() {
         AggregateError::KrumCondition { n: 4, f: 1 }
     );
     assert_eq!(
-        run(Rule::Krum(KrumConfig { f: 1, m: 5 }), &input).unwrap_err(),
+        run(
+            Rule::Krum(KrumConfig {
+                f: Faults::Count(1),
+                m: 5,
+                ..KrumConfig::default()
+            }),
+            &input
+        )
+        .unwrap_err(),
         AggregateError::KrumSelection { m: 5, n: 5, f: 1 }
     );
-    assert_eq!(KrumConfig::new(1, 0), Err(ConfigError::MultiKrumZero));
+    assert_eq!(
+        KrumConfig::new(Faults::Count(1), 0),
+        Err(ConfigError::MultiKrumZero)
+    );
 }
 
 #[test]
@@ -759,7 +774,7 @@ proptest! {
             input.push(Owned { peer, weights: vec![value; dim], rep: ONE });
         }
         let m = 1 + f % 2;
-        let (_, _, usage) = run(Rule::Krum(KrumConfig { f, m }), &input).unwrap();
+        let (_, _, usage) = run(Rule::Krum(KrumConfig { f: Faults::Count(f), m, ..KrumConfig::default() }), &input).unwrap();
         for u in usage.iter().filter(|u| u.status == Status::Used) {
             prop_assert!(honest.iter().any(|o| o.peer == u.peer), "attacker {} selected", u.peer);
         }
@@ -789,3 +804,5 @@ proptest! {
         }
     }
 }
+
+mod robust;
