@@ -35,7 +35,9 @@
 
 use core::fmt;
 
-use crate::aggregate::{KrumConfig, Rule, TrimConfig, WeightedConfig, WeightedTrimConfig};
+use crate::aggregate::{
+    Faults, KrumConfig, KrumNeighbours, Rule, TrimConfig, WeightedConfig, WeightedTrimConfig,
+};
 use crate::audit::AuditConfig;
 use crate::gossip::delta::DeltaConfig;
 use crate::gossip::{GateMode, GossipConfig, StormGossip};
@@ -440,8 +442,14 @@ fn read_weighted(r: &mut Reader<'_>) -> Result<WeightedConfig, DecodeError> {
 }
 
 fn write_aggregation(w: &mut Writer<'_>, a: &AggregationConfig) -> Result<(), EncodeError> {
-    let AggregationConfig::Rule(rule) = a else {
-        return Err(EncodeError::Unsupported("the adaptive aggregator"));
+    let rule = match a {
+        AggregationConfig::Rule(rule) => rule,
+        AggregationConfig::Adaptive(_) => {
+            return Err(EncodeError::Unsupported("the adaptive aggregator"));
+        }
+        AggregationConfig::Pipeline(_) => {
+            return Err(EncodeError::Unsupported("a pre-aggregation pipeline"));
+        }
     };
     match rule {
         Rule::Mean => w.u8(0),
@@ -452,7 +460,20 @@ fn write_aggregation(w: &mut Writer<'_>, a: &AggregationConfig) -> Result<(), En
         }
         Rule::Krum(k) => {
             w.u8(3)?;
-            w.u32(k.f)?;
+            match k.f {
+                Faults::Count(f) => {
+                    w.u8(0)?;
+                    w.u32(f)?;
+                }
+                Faults::FractionBp(bp) => {
+                    w.u8(1)?;
+                    w.u32(bp)?;
+                }
+            }
+            w.u8(match k.neighbours {
+                KrumNeighbours::Paper => 0,
+                KrumNeighbours::ByzFl => 1,
+            })?;
             w.u32(k.m)
         }
         Rule::ReputationWeighted(c) => {
@@ -464,6 +485,11 @@ fn write_aggregation(w: &mut Writer<'_>, a: &AggregationConfig) -> Result<(), En
             w.u32(c.trim.beta_bp)?;
             write_weighted(w, &c.weighted)
         }
+        Rule::Bulyan(_) => Err(EncodeError::Unsupported("the Bulyan rule")),
+        Rule::GeometricMedian(_) => Err(EncodeError::Unsupported("the geometric median")),
+        Rule::CenteredClipping(_) => Err(EncodeError::Unsupported("centered clipping")),
+        Rule::Meamed(_) => Err(EncodeError::Unsupported("the Meamed rule")),
+        Rule::Monna(_) => Err(EncodeError::Unsupported("the MoNNA rule")),
     }
 }
 
@@ -473,7 +499,16 @@ fn read_aggregation(r: &mut Reader<'_>) -> Result<AggregationConfig, DecodeError
         1 => Rule::Median,
         2 => Rule::TrimmedMean(TrimConfig { beta_bp: r.u32()? }),
         3 => Rule::Krum(KrumConfig {
-            f: r.u32()?,
+            f: match r.u8()? {
+                0 => Faults::Count(r.u32()?),
+                1 => Faults::FractionBp(r.u32()?),
+                tag => return Err(bad("krum f", tag)),
+            },
+            neighbours: match r.u8()? {
+                0 => KrumNeighbours::Paper,
+                1 => KrumNeighbours::ByzFl,
+                tag => return Err(bad("krum neighbours", tag)),
+            },
             m: r.u32()?,
         }),
         4 => Rule::ReputationWeighted(read_weighted(r)?),
@@ -814,7 +849,16 @@ mod tests {
         for rule in [
             Rule::Mean,
             Rule::Median,
-            Rule::Krum(KrumConfig { f: 2, m: 3 }),
+            Rule::Krum(KrumConfig {
+                f: Faults::Count(2),
+                neighbours: KrumNeighbours::Paper,
+                m: 3,
+            }),
+            Rule::Krum(KrumConfig {
+                f: Faults::FractionBp(2_500),
+                neighbours: KrumNeighbours::ByzFl,
+                m: 1,
+            }),
             Rule::ReputationWeighted(WeightedConfig::default()),
             Rule::WeightedTrimmedMean(WeightedTrimConfig {
                 trim: TrimConfig { beta_bp: 1000 },
