@@ -785,6 +785,10 @@ impl Runtime for Node {
     fn weights(&self) -> &[Q] {
         self.model.weights()
     }
+
+    fn reputation_table(&self) -> Option<&ReputationTable> {
+        Some(&self.reputation)
+    }
 }
 
 #[cfg(test)]

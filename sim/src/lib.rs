@@ -12,6 +12,7 @@
 //! task instead of the dataset.
 #![deny(missing_docs)]
 
+pub mod adversary;
 pub mod aggregation_config;
 pub mod baseline;
 pub mod cli;
@@ -30,6 +31,7 @@ pub mod reproduce;
 pub mod runner;
 pub mod scenario;
 pub mod summary;
+pub mod swarm_node;
 pub mod sweep;
 pub mod validate;
 pub mod world;

@@ -26,6 +26,10 @@ use std::time::Instant as WallClock;
 
 use serde::Serialize;
 
+use crate::adversary::attacker::Attacker;
+use crate::adversary::detection::{AdversaryReport, Detection};
+use crate::adversary::pool::CartelPool;
+use crate::adversary::{AttackKind, Plan};
 use crate::baseline::comparison::Comparison;
 use crate::baseline::isolated::{self, Baseline};
 use crate::baseline::reference::{self, References};
@@ -35,6 +39,7 @@ use crate::metrics::window::FinalWindow;
 use crate::output;
 use crate::scenario::{Override, Scenario, ScenarioError};
 use crate::summary::{self, Context, HeldOutInfo, Identity, Summary};
+use crate::swarm_node::SwarmNode;
 use crate::world::{NodeInit, Progress, RunData, World, WorldError};
 use node_core::node::Node;
 use node_core::runtime::Runtime;
@@ -278,7 +283,15 @@ pub fn run_text_with<R: Runtime + Send>(
     let scenario =
         Scenario::parse_with(path, text, &options.overrides).map_err(RunError::Scenario)?;
     let seed = options.seed.unwrap_or(scenario.seed);
-    let baselines = isolated::merge(&scenario.run.baselines, &options.baselines);
+    let mut baselines = isolated::merge(&scenario.run.baselines, &options.baselines);
+    if scenario
+        .adversary
+        .as_ref()
+        .is_some_and(|a| !a.groups.is_empty())
+    {
+        // The attack-free twin the honest drift is measured against.
+        baselines = isolated::merge(&baselines, &[Baseline::AttackFree]);
+    }
     let dir = options
         .out
         .clone()
@@ -301,14 +314,17 @@ pub fn run_text_with<R: Runtime + Send>(
     let resolved = resolved_toml(&scenario, &identity, None)
         .map_err(|e| RunError::Resolve(path.to_path_buf(), e))?;
     let world_error = |e| RunError::World(path.to_path_buf(), e);
-    let mut main =
-        World::new(&scenario, seed, |init| make(&scenario, init)).map_err(world_error)?;
+    let plan = Plan::new(&scenario, seed).map_err(|e| world_error(WorldError::Build(e)))?;
+    let mut main = swarm_world(&scenario, seed, None, &make, &plan).map_err(world_error)?;
     let mut others = Vec::with_capacity(baselines.len());
     for &baseline in &baselines {
         let variant = baseline.scenario(&scenario);
         let data = Arc::clone(main.data());
-        let world = World::with_data(&variant, seed, data, |init| make(&variant, init))
-            .map_err(|e| RunError::Baseline(path.to_path_buf(), baseline, e))?;
+        let baseline_error = |e| RunError::Baseline(path.to_path_buf(), baseline, e);
+        let variant_plan =
+            Plan::new(&variant, seed).map_err(|e| baseline_error(WorldError::Build(e)))?;
+        let world = swarm_world(&variant, seed, Some(data), &make, &variant_plan)
+            .map_err(baseline_error)?;
         others.push((baseline, world));
     }
     let mut resolved_baselines = Vec::with_capacity(others.len());
@@ -345,7 +361,7 @@ pub fn run_text_with<R: Runtime + Send>(
         .iter()
         .find(|(b, _)| *b == Baseline::Isolated)
         .map(|(_, w)| w.rows());
-    let summary = summary::summarize(
+    let mut summary = summary::summarize(
         context,
         main.rows(),
         main.events(),
@@ -353,6 +369,30 @@ pub fn run_text_with<R: Runtime + Send>(
         &baselines,
         isolated,
     );
+    if let Some(detection) = main.adversary() {
+        let free = others
+            .iter()
+            .find(|(b, _)| *b == Baseline::AttackFree)
+            .map(|(_, w)| w.rows());
+        let groups: Vec<AttackKind> = scenario
+            .adversary
+            .iter()
+            .flat_map(|a| a.groups.iter().map(|g| g.attack))
+            .collect();
+        let metric = if scenario.consensus.is_some() {
+            "drift"
+        } else {
+            summary.comparison.metric.name()
+        };
+        summary.adversary = Some(AdversaryReport::new(
+            &plan,
+            &groups,
+            detection,
+            main.rows(),
+            free,
+            metric,
+        ));
+    }
     let files = Files {
         resolved: &resolved,
         rows: main.rows(),
@@ -374,13 +414,53 @@ pub fn run_text_with<R: Runtime + Send>(
     })
 }
 
+/// The world of `scenario` with every node built by `make` and the
+/// attackers of `plan` wrapped in an [`Attacker`] (one cartel pool per
+/// world), on shared `data` when given.
+fn swarm_world<R: Runtime>(
+    scenario: &Scenario,
+    seed: u64,
+    data: Option<Arc<RunData>>,
+    make: &impl Fn(&Scenario, &NodeInit) -> Result<R, String>,
+    plan: &Plan,
+) -> Result<World<SwarmNode<R>>, WorldError> {
+    let pool = CartelPool::shared(usize::from(scenario.node.window_len) + 1);
+    let round_period = Duration::from_micros(scenario.run.round_period_us());
+    let build = |init: &NodeInit| -> Result<SwarmNode<R>, String> {
+        let inner = make(scenario, init)?;
+        Ok(match plan.role(init.id) {
+            None => SwarmNode::Honest(inner),
+            Some(role) => {
+                let config = scenario.node.to_core(init, round_period);
+                let attacker = Attacker::new(
+                    inner,
+                    *role,
+                    init.id,
+                    seed,
+                    &config,
+                    Some(Arc::clone(&pool)),
+                );
+                SwarmNode::Byzantine(Box::new(attacker))
+            }
+        })
+    };
+    let mut world = match data {
+        None => World::new(scenario, seed, build)?,
+        Some(data) => World::with_data(scenario, seed, data, build)?,
+    };
+    if plan.attackers() > 0 {
+        world.set_adversary(Detection::new(plan));
+    }
+    Ok(world)
+}
+
 /// Runs the main world on this thread (reporting `progress`) while the
 /// baselines and the references run on rayon's pool.
 fn simulate<R: Runtime + Send>(
     path: &Path,
     scenario: &Scenario,
-    main: &mut World<R>,
-    others: &mut [(Baseline, World<R>)],
+    main: &mut World<SwarmNode<R>>,
+    others: &mut [(Baseline, World<SwarmNode<R>>)],
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<(References, WallTimes), RunError> {
     let data: Arc<RunData> = Arc::clone(main.data());

@@ -127,6 +127,10 @@ pub struct Summary<'a> {
     /// Model-update bytes sent per node per round boundary; `None` when
     /// no boundary fell within the run.
     pub model_bytes_per_node_round: Option<f64>,
+    /// The attack's effect and detection (`[adversary]` runs only; set by
+    /// the runner, which holds the attack-free run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adversary: Option<crate::adversary::detection::AdversaryReport>,
 }
 
 /// The shared inputs of [`summarize`].
@@ -183,6 +187,7 @@ pub fn summarize<'a>(
         model_bytes_per_node_round: (boundaries > 0).then(|| {
             last.tx_bytes_model_update as f64 / f64::from(scenario.nodes) / boundaries as f64
         }),
+        adversary: None,
     }
 }
 

@@ -49,6 +49,7 @@ use node_core::regime::Regime;
 use node_core::runtime::{FrameKind, NodeId, RejectReason, Runtime};
 use node_core::time::Instant;
 
+use crate::adversary::detection::Detection;
 use crate::consensus;
 use crate::energy::EnergyPools;
 use crate::engine::{EngineError, EventQueue};
@@ -148,6 +149,8 @@ pub struct World<R: Runtime> {
     rows: Vec<RoundRow>,
     /// The `[consensus]` truth, one value per weight, if any (`drift`).
     truth: Option<Vec<f64>>,
+    /// The attackers and their detection state, if any (`[adversary]`).
+    adversary: Option<Detection>,
     scenario_name: String,
     seed: u64,
     rejected: [u64; RejectReason::ALL.len()],
@@ -235,6 +238,7 @@ impl<R: Runtime> World<R> {
                 .consensus
                 .as_ref()
                 .map(|c| c.truth.vector(usize::from(scenario.node.window_len) + 1)),
+            adversary: None,
             scenario_name: scenario.name.clone(),
             seed,
             rejected: [0; RejectReason::ALL.len()],
@@ -254,6 +258,21 @@ impl<R: Runtime> World<R> {
         for id in 0..self.nodes.len() as NodeId {
             self.queue.push(0, Event::Sample(id));
         }
+    }
+
+    /// Marks the attackers of `detection` not honest (they leave every
+    /// honest metric) and measures their detection in every row from now
+    /// on (`crate::adversary::detection`). Call it before [`World::run`].
+    pub fn set_adversary(&mut self, detection: Detection) {
+        for (id, slot) in (0..).zip(self.slots.iter_mut()) {
+            slot.honest = detection.is_honest(id);
+        }
+        self.adversary = Some(detection);
+    }
+
+    /// The attackers' detection state, if the world has attackers.
+    pub fn adversary(&self) -> Option<&Detection> {
+        self.adversary.as_ref()
     }
 
     /// Runs to the end, calling `progress` after every round.
@@ -446,6 +465,9 @@ impl<R: Runtime> World<R> {
             ..RoundRow::default()
         };
         self.measure_nodes(&mut row, round);
+        if let Some(detection) = self.adversary.as_mut() {
+            detection.measure(round, &self.nodes, &mut row);
+        }
         let totals = self.radio.totals();
         row.set_kind_counters(&totals.frames_sent, &totals.bytes_sent);
         row.rx_frames = totals.frames_received.iter().sum();

@@ -24,6 +24,7 @@ use toml::de::DeTable;
 pub use error::{Located, Problem, ScenarioError};
 pub use overrides::Override;
 
+use crate::adversary::AdversaryConfig;
 use crate::baseline::isolated::Baseline;
 use crate::consensus::ConsensusConfig;
 use crate::dataset::DatasetConfig;
@@ -78,6 +79,10 @@ pub struct Scenario {
     /// `crate::reproduce`). Absent elsewhere.
     #[serde(default)]
     pub claim: Option<ClaimConfig>,
+    /// Byzantine nodes (`crate::adversary`, docs/adversary.md). Absent:
+    /// every node is honest.
+    #[serde(default)]
+    pub adversary: Option<AdversaryConfig>,
 }
 
 /// `[run]`: how long the simulation runs and how time is sliced.
@@ -217,6 +222,10 @@ impl Validate for Scenario {
         }
         if let Some(claim) = &self.claim {
             v.section("claim", |v| claim.validate(v));
+        }
+        if let Some(adversary) = &self.adversary {
+            v.section("adversary", |v| adversary.validate(v));
+            adversary.validate_against(self, v);
         }
         v.require_between(
             self.node.collect_window_ms < self.run.round_period_ms,
