@@ -323,8 +323,12 @@ pub fn run_text_with<R: Runtime + Send>(
         let baseline_error = |e| RunError::Baseline(path.to_path_buf(), baseline, e);
         let variant_plan =
             Plan::new(&variant, seed).map_err(|e| baseline_error(WorldError::Build(e)))?;
-        let world = swarm_world(&variant, seed, Some(data), &make, &variant_plan)
+        let mut world = swarm_world(&variant, seed, Some(data), &make, &variant_plan)
             .map_err(baseline_error)?;
+        if baseline == Baseline::AttackFree {
+            // Drift is measured on the same honest nodes in both runs.
+            world.exclude_from_metrics((0..).zip(plan.roles()).filter_map(|(id, r)| r.map(|_| id)));
+        }
         others.push((baseline, world));
     }
     let mut resolved_baselines = Vec::with_capacity(others.len());

@@ -270,6 +270,17 @@ impl<R: Runtime> World<R> {
         self.adversary = Some(detection);
     }
 
+    /// Leaves `ids` out of every honest metric, as if they were attackers
+    /// (the attack-free twin of a run with attackers scores the same
+    /// honest nodes as the run it is compared with).
+    pub fn exclude_from_metrics(&mut self, ids: impl IntoIterator<Item = NodeId>) {
+        for id in ids {
+            if let Some(slot) = self.slots.get_mut(id as usize) {
+                slot.honest = false;
+            }
+        }
+    }
+
     /// The attackers' detection state, if the world has attackers.
     pub fn adversary(&self) -> Option<&Detection> {
         self.adversary.as_ref()
