@@ -28,6 +28,8 @@ fn every_key_of_every_section_is_in_the_reference() {
         ("src/energy.rs", "EnergyConfig"),
         ("src/consensus.rs", "ConsensusConfig"),
         ("src/reproduce/claim.rs", "ClaimConfig"),
+        ("src/adversary/mod.rs", "AdversaryConfig"),
+        ("src/adversary/mod.rs", "GroupConfig"),
     ];
     let mut missing = Vec::new();
     for (file, name) in sections {
