@@ -144,9 +144,9 @@ fn median_holds_inf_at_30_percent() {
 
 #[test]
 fn stealthy_attacks_are_not_detected_and_cost_little() {
-    // Mimic, label flip, ALIE (z = 1) and the cartel (0.5 σ) stay inside
-    // the honest spread: never detected; their measured cost is small.
-    for name in ["mimic", "label_flip", "alie", "cartel"] {
+    // Mimic, ALIE (z = 1) and the cartel (0.5 σ) stay inside the honest
+    // spread: never detected; their measured cost is small.
+    for name in ["mimic", "alie", "cartel"] {
         let o = attack(&format!("{{ attack = \"{name}\" }}"), 0.3);
         assert_valid(&o);
         assert_eq!((o.detected, o.banned), (0, 0), "{name}");
@@ -156,8 +156,9 @@ fn stealthy_attacks_are_not_detected_and_cost_little() {
 }
 
 #[test]
-fn ipm_and_on_off_are_not_detected_and_not_stopped() {
-    for name in ["ipm", "on_off"] {
+fn ipm_on_off_and_label_flip_are_not_detected_and_not_stopped() {
+    // Label flip sends honest fits of a poisoned signal: never an outlier.
+    for name in ["ipm", "on_off", "label_flip"] {
         let o = attack(&format!("{{ attack = \"{name}\" }}"), 0.3);
         assert_valid(&o);
         assert_eq!(o.banned, 0, "{name}");

@@ -3,9 +3,13 @@
 //!
 //! ## What it does, per input
 //!
-//! * `handle_sample`: forwarded; a `label_flip` attacker forwards `−m·x`
-//!   instead of `x` once attacking (its node trains on poisoned data and
-//!   gossips the result honestly).
+//! * `handle_sample`: forwarded; a `label_flip` attacker forwards
+//!   `(−1)^t · m · x_t` instead of sample `x_t` (`t` counts its samples)
+//!   once attacking: its node trains on poisoned data and gossips the
+//!   result honestly. A plain `−m·x` would poison nothing here: a linear
+//!   autoregressive predictor fits `−x` (and `m·x`) with the same
+//!   coefficients, whereas alternating signs move every frequency `f` to
+//!   `π − f`, a different signal with different coefficients.
 //! * `handle_frame`: forwarded; attackers that need what they hear
 //!   (`mimic`, `alie`, `ipm`, `slander`, `cartel`, see
 //!   [`AttackKind::observes`]) first decode the model updates into their
@@ -91,6 +95,8 @@ pub struct Attacker<R> {
     /// Sybil identities still to send for the current update.
     sybils_pending: u32,
     report_pending: bool,
+    /// Samples handled (label flip's `t`).
+    samples: u64,
 }
 
 impl<R: Runtime> Attacker<R> {
@@ -144,6 +150,7 @@ impl<R: Runtime> Attacker<R> {
             last: None,
             sybils_pending: 0,
             report_pending: false,
+            samples: 0,
             inner,
         }
     }
@@ -421,9 +428,12 @@ impl<R: Runtime> Attacker<R> {
 
 impl<R: Runtime> Runtime for Attacker<R> {
     fn handle_sample(&mut self, now: Instant, sample: Q) {
+        let t = self.samples;
+        self.samples += 1;
         let sample = if self.role.attack == AttackKind::LabelFlip && self.active(self.round_at(now))
         {
-            fixed::from_f64(-self.role.magnitude * fixed::to_f64(sample))
+            let sign = if t % 2 == 1 { -1.0 } else { 1.0 };
+            fixed::from_f64(sign * self.role.magnitude * fixed::to_f64(sample))
         } else {
             sample
         };

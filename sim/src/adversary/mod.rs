@@ -70,8 +70,8 @@ pub enum AttackKind {
     Inf,
     /// A copy of the last update of the first peer the attacker heard.
     Mimic,
-    /// Trains on `−m · x` instead of its samples `x` (data poisoning);
-    /// the protocol is honest.
+    /// Trains on `(−1)^t · m · x_t` instead of its samples `x_t` (data
+    /// poisoning); the protocol is honest.
     LabelFlip,
     /// "A little is enough": `μ − m · σ` per word over what it heard
     /// (default z = m = 1).
