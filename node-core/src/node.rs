@@ -853,6 +853,10 @@ impl Runtime for Node {
     fn restore(&mut self, bytes: &[u8]) -> Result<(), SnapshotError> {
         snapshot::restore(self, bytes)
     }
+
+    fn reputation_table(&self) -> Option<&ReputationTable> {
+        Some(&self.reputation)
+    }
 }
 
 #[cfg(test)]

@@ -37,6 +37,7 @@ use core::fmt;
 
 use crate::q::Q;
 use crate::regime::Regime;
+use crate::reputation::ReputationTable;
 use crate::time::Instant;
 
 /// Identifier of a node in the swarm (dense, `0..n` in the simulator).
@@ -302,6 +303,13 @@ pub trait Runtime {
     /// default [`SnapshotError::Unsupported`].
     fn restore(&mut self, _bytes: &[u8]) -> Result<(), SnapshotError> {
         Err(SnapshotError::Unsupported)
+    }
+
+    /// The runtime's per-peer reputation table, for hosts that report on
+    /// it (the simulator's adversary metrics: who detected and banned
+    /// whom). Read-only; by default `None`, a runtime without one.
+    fn reputation_table(&self) -> Option<&ReputationTable> {
+        None
     }
 }
 

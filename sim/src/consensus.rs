@@ -303,6 +303,10 @@ impl Runtime for ConsensusNode {
     fn restore(&mut self, bytes: &[u8]) -> Result<(), SnapshotError> {
         self.node.restore(bytes)
     }
+
+    fn reputation_table(&self) -> Option<&node_core::reputation::ReputationTable> {
+        self.node.reputation_table()
+    }
 }
 
 /// Root mean square of `weights − truth` over every coordinate of every

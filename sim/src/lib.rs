@@ -13,6 +13,7 @@
 //! partitions, corruption and clock drift (`[faults]`).
 #![deny(missing_docs)]
 
+pub mod adversary;
 pub mod aggregation_config;
 pub mod baseline;
 pub mod cli;
@@ -33,6 +34,7 @@ pub mod reproduce;
 pub mod runner;
 pub mod scenario;
 pub mod summary;
+pub mod swarm_node;
 pub mod sweep;
 pub mod validate;
 pub mod world;

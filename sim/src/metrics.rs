@@ -114,6 +114,19 @@ pub struct RoundRow {
     pub brownouts: u64,
     /// Events dispatched (cumulative).
     pub events: u64,
+    /// Byzantine nodes (`[adversary]`; 0 without).
+    pub attackers: u32,
+    /// Attackers a strict majority of their honest trackers score below
+    /// `adversary.detect_reputation` (`adversary::detection`).
+    pub attackers_detected: u32,
+    /// Attackers banned by at least one honest node.
+    pub attackers_banned: u32,
+    /// (honest node, attacker identity) ban pairs.
+    pub attacker_bans: u64,
+    /// Honest nodes banned by at least one honest node.
+    pub false_positive_nodes: u32,
+    /// (honest node, honest node) ban pairs.
+    pub false_positive_bans: u64,
 }
 
 impl RoundRow {

@@ -26,6 +26,10 @@ use std::time::Instant as WallClock;
 
 use serde::Serialize;
 
+use crate::adversary::attacker::Attacker;
+use crate::adversary::detection::{AdversaryReport, Detection};
+use crate::adversary::pool::{CartelPool, SharedPool};
+use crate::adversary::{AttackKind, Plan};
 use crate::baseline::comparison::Comparison;
 use crate::baseline::isolated::{self, Baseline};
 use crate::baseline::reference::{self, References};
@@ -36,6 +40,7 @@ use crate::metrics::window::FinalWindow;
 use crate::output;
 use crate::scenario::{Override, Scenario, ScenarioError};
 use crate::summary::{self, Context, HeldOutInfo, Identity, Summary};
+use crate::swarm_node::SwarmNode;
 use crate::world::{NodeInit, Progress, RunData, World, WorldError};
 use node_core::node::Node;
 use node_core::runtime::Runtime;
@@ -290,7 +295,15 @@ pub fn run_text_with<R: Runtime + Send>(
     let scenario =
         Scenario::parse_with(path, text, &options.overrides).map_err(RunError::Scenario)?;
     let seed = options.seed.unwrap_or(scenario.seed);
-    let baselines = isolated::merge(&scenario.run.baselines, &options.baselines);
+    let mut baselines = isolated::merge(&scenario.run.baselines, &options.baselines);
+    if scenario
+        .adversary
+        .as_ref()
+        .is_some_and(|a| !a.groups.is_empty())
+    {
+        // The attack-free twin the honest drift is measured against.
+        baselines = isolated::merge(&baselines, &[Baseline::AttackFree]);
+    }
     let dir = options
         .out
         .clone()
@@ -313,15 +326,21 @@ pub fn run_text_with<R: Runtime + Send>(
     let resolved = resolved_toml(&scenario, &identity, None)
         .map_err(|e| RunError::Resolve(path.to_path_buf(), e))?;
     let world_error = |e| RunError::World(path.to_path_buf(), e);
-    let mut main =
-        World::new(&scenario, seed, |init| make(&scenario, init)).map_err(world_error)?;
+    let builder = NodeBuilder::new(scenario.clone(), seed, &make).map_err(world_error)?;
+    let plan = &builder.plan;
+    let mut main = builder.world(None).map_err(world_error)?;
     let mut others = Vec::with_capacity(baselines.len());
     for &baseline in &baselines {
         let variant = baseline.scenario(&scenario);
         let data = Arc::clone(main.data());
-        let world = World::with_data(&variant, seed, data, |init| make(&variant, init))
-            .map_err(|e| RunError::Baseline(path.to_path_buf(), baseline, e))?;
-        others.push((baseline, world));
+        let baseline_error = |e| RunError::Baseline(path.to_path_buf(), baseline, e);
+        let variant_builder = NodeBuilder::new(variant, seed, &make).map_err(baseline_error)?;
+        let mut world = variant_builder.world(Some(data)).map_err(baseline_error)?;
+        if baseline == Baseline::AttackFree {
+            // Drift is measured on the same honest nodes in both runs.
+            world.exclude_from_metrics((0..).zip(plan.roles()).filter_map(|(id, r)| r.map(|_| id)));
+        }
+        others.push((baseline, world, variant_builder));
     }
     let mut resolved_baselines = Vec::with_capacity(others.len());
     for &baseline in &baselines {
@@ -330,14 +349,14 @@ pub fn run_text_with<R: Runtime + Send>(
             .map_err(|e| RunError::Resolve(path.to_path_buf(), e))?;
         resolved_baselines.push(text);
     }
-    let (references, wall) = simulate(path, &scenario, &make, &mut main, &mut others, progress)?;
+    let (references, wall) = simulate(path, &scenario, &mut main, &builder, &mut others, progress)?;
     let heldout = HeldOutInfo::of(main.data());
     let context = Context {
         identity: &identity,
         heldout: &heldout,
         references: &references,
     };
-    for ((baseline, world), resolved) in others.iter().zip(&resolved_baselines) {
+    for ((baseline, world, _), resolved) in others.iter().zip(&resolved_baselines) {
         let mut summary = summary::summarize(
             context,
             world.rows(),
@@ -357,8 +376,8 @@ pub fn run_text_with<R: Runtime + Send>(
     }
     let isolated = others
         .iter()
-        .find(|(b, _)| *b == Baseline::Isolated)
-        .map(|(_, w)| w.rows());
+        .find(|(b, _, _)| *b == Baseline::Isolated)
+        .map(|(_, w, _)| w.rows());
     let mut summary = summary::summarize(
         context,
         main.rows(),
@@ -368,6 +387,30 @@ pub fn run_text_with<R: Runtime + Send>(
         isolated,
     );
     summary.faults = main.faults().report();
+    if let Some(detection) = main.adversary() {
+        let free = others
+            .iter()
+            .find(|(b, _, _)| *b == Baseline::AttackFree)
+            .map(|(_, w, _)| w.rows());
+        let groups: Vec<AttackKind> = scenario
+            .adversary
+            .iter()
+            .flat_map(|a| a.groups.iter().map(|g| g.attack))
+            .collect();
+        let metric = if scenario.consensus.is_some() {
+            "drift"
+        } else {
+            summary.comparison.metric.name()
+        };
+        summary.adversary = Some(AdversaryReport::new(
+            plan,
+            &groups,
+            detection,
+            main.rows(),
+            free,
+            metric,
+        ));
+    }
     let files = Files {
         resolved: &resolved,
         rows: main.rows(),
@@ -390,14 +433,81 @@ pub fn run_text_with<R: Runtime + Send>(
     })
 }
 
+/// Builds the nodes of one world: each by `make`, the attackers of `plan`
+/// wrapped in an [`Attacker`] sharing the world's cartel pool. The world
+/// calls it again for a node that reboots after losing its RAM
+/// (`crate::faults`), so a rebooted attacker is still an attacker.
+pub struct NodeBuilder<'a, R> {
+    scenario: Scenario,
+    seed: u64,
+    plan: Plan,
+    pool: SharedPool,
+    round_period: Duration,
+    make: &'a (dyn Fn(&Scenario, &NodeInit) -> Result<R, String> + Sync),
+}
+
+impl<'a, R: Runtime> NodeBuilder<'a, R> {
+    fn new(
+        scenario: Scenario,
+        seed: u64,
+        make: &'a (dyn Fn(&Scenario, &NodeInit) -> Result<R, String> + Sync),
+    ) -> Result<NodeBuilder<'a, R>, WorldError> {
+        let plan = Plan::new(&scenario, seed).map_err(WorldError::Build)?;
+        Ok(NodeBuilder {
+            pool: CartelPool::shared(usize::from(scenario.node.window_len) + 1),
+            round_period: Duration::from_micros(scenario.run.round_period_us()),
+            scenario,
+            seed,
+            plan,
+            make,
+        })
+    }
+
+    /// Node `init.id` of this world.
+    fn build(&self, init: &NodeInit) -> Result<SwarmNode<R>, String> {
+        let inner = (self.make)(&self.scenario, init)?;
+        Ok(match self.plan.role(init.id) {
+            None => SwarmNode::Honest(inner),
+            Some(role) => {
+                let config = self.scenario.node.to_core(init, self.round_period);
+                let attacker = Attacker::new(
+                    inner,
+                    *role,
+                    init.id,
+                    self.seed,
+                    &config,
+                    Some(Arc::clone(&self.pool)),
+                );
+                SwarmNode::Byzantine(Box::new(attacker))
+            }
+        })
+    }
+
+    /// The world of this builder's scenario, on shared `data` when given.
+    fn world(&self, data: Option<Arc<RunData>>) -> Result<World<SwarmNode<R>>, WorldError> {
+        let build = |init: &NodeInit| self.build(init);
+        let mut world = match data {
+            None => World::new(&self.scenario, self.seed, build)?,
+            Some(data) => World::with_data(&self.scenario, self.seed, data, build)?,
+        };
+        if self.plan.attackers() > 0 {
+            world.set_adversary(Detection::new(&self.plan));
+        }
+        Ok(world)
+    }
+}
+
+/// A baseline's world and the builder of its nodes.
+type BaselineRun<'a, R> = (Baseline, World<SwarmNode<R>>, NodeBuilder<'a, R>);
+
 /// Runs the main world on this thread (reporting `progress`) while the
 /// baselines and the references run on rayon's pool.
 fn simulate<R: Runtime + Send>(
     path: &Path,
     scenario: &Scenario,
-    make: &(impl Fn(&Scenario, &NodeInit) -> Result<R, String> + Sync),
-    main: &mut World<R>,
-    others: &mut [(Baseline, World<R>)],
+    main: &mut World<SwarmNode<R>>,
+    main_builder: &NodeBuilder<'_, R>,
+    others: &mut [BaselineRun<'_, R>],
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<(References, WallTimes), RunError> {
     let data: Arc<RunData> = Arc::clone(main.data());
@@ -415,20 +525,17 @@ fn simulate<R: Runtime + Send>(
             let t = WallClock::now();
             baseline_results = others
                 .iter_mut()
-                .map(|(b, w)| {
-                    let variant = b.scenario(scenario);
-                    w.run_with(&mut |_| {}, &mut |init| make(&variant, init))
-                })
+                .map(|(_, w, build)| w.run_with(&mut |_| {}, &mut |init| build.build(init)))
                 .collect();
             wall.baselines_s = t.elapsed().as_secs_f64();
         });
         let t = WallClock::now();
-        let result = main.run_with(progress, &mut |init| make(scenario, init));
+        let result = main.run_with(progress, &mut |init| main_builder.build(init));
         wall.main_s = t.elapsed().as_secs_f64();
         result
     });
     main_result.map_err(|e| RunError::World(path.to_path_buf(), e))?;
-    for ((baseline, _), result) in others.iter().zip(baseline_results) {
+    for ((baseline, _, _), result) in others.iter().zip(baseline_results) {
         result.map_err(|e| RunError::Baseline(path.to_path_buf(), *baseline, e))?;
     }
     wall.total_s = started.elapsed().as_secs_f64();

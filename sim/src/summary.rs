@@ -130,6 +130,10 @@ pub struct Summary<'a> {
     /// What `[faults]` did (absent without the section; set by the runner).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub faults: Option<crate::faults::report::FaultsReport>,
+    /// The attack's effect and detection (`[adversary]` runs only; set by
+    /// the runner, which holds the attack-free run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adversary: Option<crate::adversary::detection::AdversaryReport>,
 }
 
 /// The shared inputs of [`summarize`].
@@ -187,6 +191,7 @@ pub fn summarize<'a>(
             last.tx_bytes_model_update as f64 / f64::from(scenario.nodes) / boundaries as f64
         }),
         faults: None,
+        adversary: None,
     }
 }
 

@@ -56,6 +56,7 @@ use std::sync::Arc;
 use node_core::regime::Regime;
 use node_core::runtime::{FrameKind, NodeId, RejectReason, Runtime};
 
+use crate::adversary::detection::Detection;
 use crate::consensus;
 use crate::energy::EnergyPools;
 use crate::engine::{EngineError, EventQueue};
@@ -173,6 +174,8 @@ pub struct World<R: Runtime> {
     rows: Vec<RoundRow>,
     /// The `[consensus]` truth, one value per weight, if any (`drift`).
     truth: Option<Vec<f64>>,
+    /// The attackers and their detection state, if any (`[adversary]`).
+    adversary: Option<Detection>,
     scenario_name: String,
     seed: u64,
     rejected: [u64; RejectReason::ALL.len()],
@@ -262,6 +265,7 @@ impl<R: Runtime> World<R> {
                 .consensus
                 .as_ref()
                 .map(|c| c.truth.vector(usize::from(scenario.node.window_len) + 1)),
+            adversary: None,
             scenario_name: scenario.name.clone(),
             seed,
             rejected: [0; RejectReason::ALL.len()],
@@ -285,6 +289,32 @@ impl<R: Runtime> World<R> {
         let queue = &mut self.queue;
         self.faults
             .schedule(self.end_us, |at, e| queue.push(at, Event::Fault(e)));
+    }
+
+    /// Marks the attackers of `detection` not honest (they leave every
+    /// honest metric) and measures their detection in every row from now
+    /// on (`crate::adversary::detection`). Call it before [`World::run`].
+    pub fn set_adversary(&mut self, detection: Detection) {
+        for (id, slot) in (0..).zip(self.slots.iter_mut()) {
+            slot.honest = detection.is_honest(id);
+        }
+        self.adversary = Some(detection);
+    }
+
+    /// Leaves `ids` out of every honest metric, as if they were attackers
+    /// (the attack-free twin of a run with attackers scores the same
+    /// honest nodes as the run it is compared with).
+    pub fn exclude_from_metrics(&mut self, ids: impl IntoIterator<Item = NodeId>) {
+        for id in ids {
+            if let Some(slot) = self.slots.get_mut(id as usize) {
+                slot.honest = false;
+            }
+        }
+    }
+
+    /// The attackers' detection state, if the world has attackers.
+    pub fn adversary(&self) -> Option<&Detection> {
+        self.adversary.as_ref()
     }
 
     /// Runs to the end, calling `progress` after every round. A scenario
@@ -523,6 +553,9 @@ impl<R: Runtime> World<R> {
             ..RoundRow::default()
         };
         self.measure_nodes(&mut row, round, now_us);
+        if let Some(detection) = self.adversary.as_mut() {
+            detection.measure(round, &self.nodes, &mut row);
+        }
         let totals = self.radio.totals();
         row.set_kind_counters(&totals.frames_sent, &totals.bytes_sent);
         row.rx_frames = totals.frames_received.iter().sum();

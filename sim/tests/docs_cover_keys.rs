@@ -33,6 +33,8 @@ fn every_key_of_every_section_is_in_the_reference() {
         ("src/faults/config.rs", "OutageConfig"),
         ("src/faults/config.rs", "PartitionConfig"),
         ("src/faults/config.rs", "CorruptionConfig"),
+        ("src/adversary/mod.rs", "AdversaryConfig"),
+        ("src/adversary/mod.rs", "GroupConfig"),
     ];
     let mut missing = Vec::new();
     for (file, name) in sections {

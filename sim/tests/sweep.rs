@@ -101,7 +101,7 @@ fn grid_points_in_written_order_with_readable_ids() {
             "seed"
         ]
     );
-    assert_eq!(csv.header.len(), 5 + 11, "{:?}", csv.header);
+    assert_eq!(csv.header.len(), 5 + 15, "{:?}", csv.header);
     assert_eq!(
         csv.column("run_index"),
         ["0", "1", "2", "3", "4", "5", "6", "7"]

@@ -6,6 +6,10 @@
 //! gate and transmissions (and pay for them), but nothing arrives, so each
 //! learns alone. Every loss is still drawn from the receiver's stream, as
 //! at any other probability, so no other random stream moves.
+//!
+//! `attack_free` removes the `[adversary]` section: the same swarm with
+//! every node honest, against which `summary.json` `adversary` measures
+//! the honest nodes' drift. A run with attackers always runs it.
 
 use std::fmt;
 
@@ -31,16 +35,19 @@ use crate::scenario::Scenario;
 pub enum Baseline {
     /// The same nodes with the radio off: every delivery lost.
     Isolated,
+    /// The same swarm without the `[adversary]` section: every node honest.
+    AttackFree,
 }
 
 impl Baseline {
     /// Every baseline.
-    pub const ALL: [Baseline; 1] = [Baseline::Isolated];
+    pub const ALL: [Baseline; 2] = [Baseline::Isolated, Baseline::AttackFree];
 
     /// Its name in scenarios, on the command line and in directory names.
     pub fn name(self) -> &'static str {
         match self {
             Baseline::Isolated => "isolated",
+            Baseline::AttackFree => "attack_free",
         }
     }
 
@@ -54,6 +61,7 @@ impl Baseline {
         let mut scenario = main.clone();
         match self {
             Baseline::Isolated => scenario.radio.loss_probability = 1.0,
+            Baseline::AttackFree => scenario.adversary = None,
         }
         scenario
     }

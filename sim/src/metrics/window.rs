@@ -109,6 +109,13 @@ impl FinalWindow {
     }
 }
 
+/// The mean of `value` over the last [`FINAL_WINDOW_ROUNDS`] of `rows`
+/// where it is finite (the rule of [`FinalWindow`]), `None` if it never is.
+pub fn final_mean(rows: &[RoundRow], value: impl Fn(&RoundRow) -> f64) -> Option<f64> {
+    let window = &rows[rows.len().saturating_sub(FINAL_WINDOW_ROUNDS)..];
+    Some(finite_mean(window.iter().map(value))).filter(|m| m.is_finite())
+}
+
 /// Mean of the finite values, in order; NaN when there are none.
 fn finite_mean(values: impl Iterator<Item = f64>) -> f64 {
     let (sum, count) = values

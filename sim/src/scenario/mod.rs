@@ -24,6 +24,7 @@ use toml::de::DeTable;
 pub use error::{Located, Problem, ScenarioError};
 pub use overrides::Override;
 
+use crate::adversary::AdversaryConfig;
 use crate::baseline::isolated::Baseline;
 use crate::consensus::ConsensusConfig;
 use crate::dataset::DatasetConfig;
@@ -82,6 +83,10 @@ pub struct Scenario {
     /// Faults injected into the run (`crate::faults`). Absent: none.
     #[serde(default)]
     pub faults: Option<FaultsConfig>,
+    /// Byzantine nodes (`crate::adversary`, docs/adversary.md). Absent:
+    /// every node is honest.
+    #[serde(default)]
+    pub adversary: Option<AdversaryConfig>,
 }
 
 /// `[run]`: how long the simulation runs and how time is sliced.
@@ -229,6 +234,10 @@ impl Validate for Scenario {
         if let Some(faults) = &self.faults {
             v.section("faults", |v| faults.validate(v));
             faults.validate_against(self.nodes, self.run.round_period_ms, v);
+        }
+        if let Some(adversary) = &self.adversary {
+            v.section("adversary", |v| adversary.validate(v));
+            adversary.validate_against(self, v);
         }
         v.require_between(
             self.node.collect_window_ms < self.run.round_period_ms,

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use crate::output;
 
 /// The figures copied from `summary.json`: column name and JSON path.
-pub const FIGURES: [(&str, &[&str]); 11] = [
+pub const FIGURES: [(&str, &[&str]); 15] = [
     ("rmse_online", &["final", "rmse_online"]),
     ("rmse_clean", &["final", "rmse_clean"]),
     ("rmse_heldout", &["final", "rmse_heldout"]),
@@ -40,6 +40,13 @@ pub const FIGURES: [(&str, &[&str]); 11] = [
     (
         "model_bytes_per_node_round",
         &["model_bytes_per_node_round"],
+    ),
+    ("honest_drift_pct", &["adversary", "honest_drift_pct"]),
+    ("attackers", &["adversary", "attackers"]),
+    ("attackers_detected", &["adversary", "detected_final"]),
+    (
+        "detection_round_mean",
+        &["adversary", "detection_round_mean"],
     ),
 ];
 
