@@ -13,6 +13,7 @@
 //! procedures are in [`measure`] (and [`hysteresis`] for the paper's
 //! scripted regime experiment); [`report`] makes the table.
 
+pub mod byzantine;
 pub mod claim;
 pub mod hysteresis;
 pub mod measure;

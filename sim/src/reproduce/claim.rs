@@ -68,6 +68,26 @@ pub enum Measure {
     /// The canonical node-core digest recomputed here; the architectures
     /// CI checks.
     Determinism,
+    /// Honest drift with 30 % bias attackers, paper setup and system
+    /// (`super::byzantine`, as are the variants below).
+    ByzantineDrift,
+    /// The weighted trimmed mean's drift against the trimmed mean's at
+    /// `[claim] sizes`.
+    ByzantineScale,
+    /// Every attack at 10, 20 and 30 %.
+    AttackTaxonomy,
+    /// The largest honest drift over every attack at 30 %.
+    MaxDrift,
+    /// Every aggregation rule on the same attacked runs.
+    Baselines,
+    /// The defences removed one by one.
+    Ablation,
+    /// A cartel against real audits: detection, false positives, bytes.
+    CartelDetection,
+    /// Rounds until every sybil identity is detected.
+    Sybil,
+    /// Aggregation work of the adaptive aggregator against the trimmed mean.
+    AdaptiveAggregation,
     /// Not measurable yet: `needs` says what is missing.
     Pending,
 }
@@ -153,6 +173,7 @@ impl Validate for ClaimConfig {
         let sizes_needed = match self.measure {
             Measure::ConvergenceRate => 1,
             Measure::Scale => 2,
+            Measure::ByzantineScale => 1,
             _ => 0,
         };
         v.require(

@@ -45,6 +45,7 @@ pub fn runs_needed(claim: &ClaimConfig, seeds: u64) -> u64 {
         Measure::Scale => seeds * claim.sizes.len() as u64,
         Measure::RegimeAccuracy | Measure::Persistence => 2 * seeds,
         Measure::Hysteresis | Measure::Determinism | Measure::Pending => 0,
+        _ => super::byzantine::cells(claim).len() as u64 * seeds,
     }
 }
 
@@ -61,6 +62,15 @@ pub fn measure(cx: &Context<'_>) -> Result<Row, ReproduceError> {
         Measure::Persistence => super::persistence::persistence(cx),
         Measure::Determinism => Ok(determinism(cx.claim)),
         Measure::Pending => Ok(Row::pending(cx.claim)),
+        Measure::ByzantineDrift
+        | Measure::ByzantineScale
+        | Measure::AttackTaxonomy
+        | Measure::MaxDrift
+        | Measure::Baselines
+        | Measure::Ablation
+        | Measure::CartelDetection
+        | Measure::Sybil
+        | Measure::AdaptiveAggregation => super::byzantine::measure(cx),
     }
 }
 
@@ -361,6 +371,16 @@ fn share_below(runs: &[RunFigures], target: f64) -> f64 {
 /// aggregates the most peers node-core allows (64) with its default
 /// trimmed mean (β 0.2), and adopts the aggregate.
 fn consensus_variant(cx: &Context<'_>, dir: &Path, nodes: u32) -> Result<PathBuf, ReproduceError> {
+    consensus_variant_with(cx, dir, nodes, |_| {})
+}
+
+/// [`consensus_variant`] with `extra` applied last (attackers, a rule).
+pub(super) fn consensus_variant_with(
+    cx: &Context<'_>,
+    dir: &Path,
+    nodes: u32,
+    extra: impl FnOnce(&mut toml::Table),
+) -> Result<PathBuf, ReproduceError> {
     let period_ms = cx.scenario.run.round_period_ms;
     variant(cx, dir, |t| {
         set(t, None, "nodes", i64::from(nodes).into());
@@ -402,6 +422,7 @@ fn consensus_variant(cx: &Context<'_>, dir: &Path, nodes: u32) -> Result<PathBuf
             .as_table_mut()
             .expect("node.reputation is a table");
         reputation.insert("max_peers".to_string(), 64.into());
+        extra(t);
     })
 }
 
