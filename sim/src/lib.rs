@@ -13,7 +13,9 @@
 #![deny(missing_docs)]
 
 pub mod aggregation_config;
+pub mod alloc_count;
 pub mod baseline;
+pub mod bench;
 pub mod cli;
 pub mod consensus;
 pub mod dataset;
@@ -21,6 +23,7 @@ pub mod energy;
 pub mod engine;
 pub mod fixed;
 pub mod inflight;
+pub mod memory;
 pub mod metrics;
 pub mod node_config;
 pub mod output;

@@ -106,6 +106,8 @@ pub enum RunError {
     Resolve(PathBuf, toml::ser::Error),
     /// Writing results failed (exit 1).
     Io(PathBuf, std::io::Error),
+    /// The run cannot fit in the memory available (exit 2; see `memory`).
+    Memory(PathBuf, crate::memory::TooBig),
 }
 
 impl RunError {
@@ -116,7 +118,7 @@ impl RunError {
             RunError::World(_, WorldError::Runtime(_)) => 1,
             RunError::Baseline(_, _, WorldError::Runtime(_)) => 1,
             RunError::World(..) | RunError::Baseline(..) => 2,
-            RunError::Out(..) | RunError::Occupied { .. } => 2,
+            RunError::Out(..) | RunError::Occupied { .. } | RunError::Memory(..) => 2,
             RunError::Resolve(..) | RunError::Io(..) => 1,
         }
     }
@@ -147,6 +149,7 @@ impl fmt::Display for RunError {
                 )
             }
             RunError::Io(path, e) => write!(f, "{}: cannot write results: {e}", path.display()),
+            RunError::Memory(path, e) => write!(f, "{}: {e}", path.display()),
         }
     }
 }
@@ -300,6 +303,7 @@ pub fn run_text_with<R: Runtime + Send>(
     let previous = check_occupant(&dir, &identity, options.force)?;
     let resolved = resolved_toml(&scenario, &identity, None)
         .map_err(|e| RunError::Resolve(path.to_path_buf(), e))?;
+    check_memory(path, &scenario, baselines.len(), seed, &make)?;
     let world_error = |e| RunError::World(path.to_path_buf(), e);
     let mut main =
         World::new(&scenario, seed, |init| make(&scenario, init)).map_err(world_error)?;
@@ -372,6 +376,19 @@ pub fn run_text_with<R: Runtime + Send>(
         wall_s: wall.total_s,
         events: main.events(),
     })
+}
+
+/// Refuses a run whose memory estimate exceeds the memory available
+/// (`crate::memory`), before anything large is built.
+fn check_memory<R>(
+    path: &Path,
+    scenario: &Scenario,
+    baselines: usize,
+    seed: u64,
+    make: &impl Fn(&Scenario, &NodeInit) -> Result<R, String>,
+) -> Result<(), RunError> {
+    let estimate = crate::memory::estimate_with(scenario, baselines, seed, make);
+    crate::memory::check(estimate).map_err(|e| RunError::Memory(path.to_path_buf(), e))
 }
 
 /// Runs the main world on this thread (reporting `progress`) while the

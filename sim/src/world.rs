@@ -110,7 +110,12 @@ impl fmt::Display for WorldError {
 
 impl std::error::Error for WorldError {}
 
-/// Progress of a run, reported once per round.
+/// Events between two mid-round [`Progress`] reports (large runs take
+/// seconds per round).
+pub const PROGRESS_EVENTS: u64 = 1 << 20;
+
+/// Progress of a run, reported at every round end and every
+/// [`PROGRESS_EVENTS`] events.
 #[derive(Clone, Copy, Debug)]
 pub struct Progress {
     /// Rounds completed.
@@ -121,6 +126,8 @@ pub struct Progress {
     pub now_us: u64,
     /// Events dispatched so far.
     pub events: u64,
+    /// Simulated time at the end of the run, µs.
+    pub end_us: u64,
 }
 
 /// Per-node bookkeeping of the world (not node state).
@@ -258,7 +265,17 @@ impl<R: Runtime> World<R> {
 
     /// Runs to the end, calling `progress` after every round.
     pub fn run(&mut self, progress: &mut dyn FnMut(&Progress)) -> Result<(), WorldError> {
+        let mut round_done = 0;
         while let Some((now_us, event)) = self.queue.pop().map_err(WorldError::Engine)? {
+            if self.queue.dispatched().is_multiple_of(PROGRESS_EVENTS) {
+                progress(&Progress {
+                    round: round_done,
+                    rounds: self.rounds,
+                    now_us,
+                    events: self.queue.dispatched(),
+                    end_us: self.end_us,
+                });
+            }
             match event {
                 Event::Sample(node) => self.on_sample(node, now_us)?,
                 Event::Wake(node) => self.on_wake(node, now_us)?,
@@ -266,11 +283,13 @@ impl<R: Runtime> World<R> {
                 Event::Resume(node) => self.on_resume(node, now_us)?,
                 Event::RoundEnd(round) => {
                     self.on_round_end(round, now_us);
+                    round_done = round;
                     progress(&Progress {
                         round,
                         rounds: self.rounds,
                         now_us,
                         events: self.queue.dispatched(),
+                        end_us: self.end_us,
                     });
                     if round == self.rounds {
                         break;
