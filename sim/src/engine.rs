@@ -38,7 +38,6 @@
 //! [`EventQueue::pop`] returns [`EngineError::EventBudgetExceeded`] instead
 //! of an event, so no scenario can spin forever.
 
-use std::collections::VecDeque;
 use std::fmt;
 
 /// Why the dispatch loop stopped early.
@@ -70,6 +69,7 @@ impl std::error::Error for EngineError {}
 
 /// One pending event. The sequence number is not stored: see the module
 /// docs, "Implementation" (8 bytes less per pending event).
+#[derive(Clone, Copy)]
 struct Entry<E> {
     time_us: u64,
     event: E,
@@ -80,10 +80,16 @@ struct Entry<E> {
 /// `i − 1` (counting from the least significant).
 const BUCKETS: usize = 65;
 
+/// Largest capacity (in events) a used-up bucket 0 passes on to an empty
+/// bucket; larger buffers are freed (see [`EventQueue::refill`]).
+const SPARE_ENTRIES_MAX: usize = 4096;
+
 /// A priority queue of events ordered by `(time_us, insertion sequence)`.
-pub struct EventQueue<E> {
-    /// Bucket 0, popped from the front (first in, first out).
-    current: VecDeque<Entry<E>>,
+pub struct EventQueue<E: Copy> {
+    /// Bucket 0, popped from `head` on (first in, first out).
+    current: Vec<Entry<E>>,
+    /// Index of the next event of `current` to pop.
+    head: usize,
     /// Buckets `1..BUCKETS` (index 0 unused), appended in push order.
     buckets: Vec<Vec<Entry<E>>>,
     /// The time bucket indices are relative to: the time of the last
@@ -106,11 +112,12 @@ fn bucket_of(time_us: u64, last_us: u64) -> usize {
     }
 }
 
-impl<E> EventQueue<E> {
+impl<E: Copy> EventQueue<E> {
     /// An empty queue at time 0 that will dispatch at most `max_events`.
     pub fn new(max_events: u64) -> EventQueue<E> {
         EventQueue {
-            current: VecDeque::new(),
+            current: Vec::new(),
+            head: 0,
             buckets: (0..BUCKETS).map(|_| Vec::new()).collect(),
             last_us: 0,
             len: 0,
@@ -138,7 +145,7 @@ impl<E> EventQueue<E> {
         self.len += 1;
         let entry = Entry { time_us, event };
         match bucket_of(time_us, self.last_us) {
-            0 => self.current.push_back(entry),
+            0 => self.current.push(entry),
             b => self.buckets[b].push(entry),
         }
     }
@@ -155,10 +162,11 @@ impl<E> EventQueue<E> {
                 now_us: self.now_us,
             });
         }
-        if self.current.is_empty() {
+        if self.head == self.current.len() {
             self.refill();
         }
-        let entry = self.current.pop_front().expect("refill moved events");
+        let entry = self.current[self.head];
+        self.head += 1;
         debug_assert!(entry.time_us >= self.now_us, "time ran backwards");
         self.len -= 1;
         self.now_us = entry.time_us;
@@ -166,9 +174,11 @@ impl<E> EventQueue<E> {
         Ok(Some((entry.time_us, entry.event)))
     }
 
-    /// Bucket 0 is empty: moves `last_us` to the earliest pending time and
-    /// redistributes the lowest non-empty bucket, in its order, into lower
-    /// buckets (its earliest events into bucket 0). Precondition: `len > 0`.
+    /// Bucket 0 is used up: moves `last_us` to the earliest pending time
+    /// and redistributes the lowest non-empty bucket, in its order: its
+    /// earliest events become bucket 0 in place (no copy of the common
+    /// burst of events at one instant), the others go to lower buckets.
+    /// Precondition: `len > 0`.
     fn refill(&mut self) {
         let b = (1..BUCKETS)
             .find(|&b| !self.buckets[b].is_empty())
@@ -176,23 +186,34 @@ impl<E> EventQueue<E> {
         let mut moving = std::mem::take(&mut self.buckets[b]);
         let earliest = moving.iter().map(|e| e.time_us).min().expect("non-empty");
         self.last_us = earliest;
-        for entry in moving.drain(..) {
-            match bucket_of(entry.time_us, earliest) {
-                0 => self.current.push_back(entry),
-                lower => {
-                    debug_assert!(lower < b, "radix invariant: events only move down");
-                    self.buckets[lower].push(entry);
-                }
+        let mut kept = 0;
+        for i in 0..moving.len() {
+            let entry = moving[i];
+            if entry.time_us == earliest {
+                moving[kept] = entry;
+                kept += 1;
+            } else {
+                let lower = bucket_of(entry.time_us, earliest);
+                debug_assert!(0 < lower && lower < b, "radix invariant: events move down");
+                self.buckets[lower].push(entry);
             }
         }
-        // Give the emptied vector's capacity back to its bucket.
-        self.buckets[b] = moving;
+        moving.truncate(kept);
+        // The used-up bucket 0 lends its capacity to bucket b, unless it is
+        // large: 65 buckets each keeping the capacity of the largest burst
+        // that ever passed through them would cost kilobytes per node.
+        let mut spare = std::mem::replace(&mut self.current, moving);
+        spare.clear();
+        if spare.capacity() <= SPARE_ENTRIES_MAX {
+            self.buckets[b] = spare;
+        }
+        self.head = 0;
         debug_assert!(!self.current.is_empty());
     }
 
     /// The time of the earliest pending event.
     pub fn peek_time_us(&self) -> Option<u64> {
-        if let Some(entry) = self.current.front() {
+        if let Some(entry) = self.current.get(self.head) {
             return Some(entry.time_us);
         }
         let lowest = self.buckets.iter().skip(1).find(|b| !b.is_empty())?;
