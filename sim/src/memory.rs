@@ -16,7 +16,8 @@
 //!   (2 · `size_of::<ChaCha8Rng>()` + counters), the adjacency list
 //!   (`4 · degree` B), the sine (12 B), pending events
 //!   (`(degree + 4)` events of 32 B, doubled for the queue's growth) and one
-//!   frame in flight (`mtu + 48` B);
+//!   frame in flight (`mtu + 48` B), and the held-out cache when it is
+//!   used (`crate::metrics::heldout`, 4 B per held-out value);
 //! * `rows`: the metrics rows, `rounds · 1 KB`; `base`: 64 MiB for the
 //!   binary, the topology build and the allocator's slack.
 //!
@@ -73,7 +74,13 @@ impl Estimate {
     pub fn new(scenario: &Scenario, baselines: usize, node_bytes: u64) -> Estimate {
         let nodes = u64::from(scenario.nodes);
         let degree = mean_degree(scenario);
-        let bookkeeping_bytes = bookkeeping_bytes(degree, u64::from(scenario.radio.mtu_bytes));
+        let heldout_per_node = crate::metrics::heldout::cache_bytes(
+            nodes,
+            usize::from(scenario.node.window_len),
+            scenario.run.heldout_samples as usize,
+        ) / nodes.max(1);
+        let bookkeeping_bytes =
+            bookkeeping_bytes(degree, u64::from(scenario.radio.mtu_bytes)) + heldout_per_node;
         let worlds = 1 + baselines as u64;
         let per_world = nodes.saturating_mul(node_bytes.saturating_add(bookkeeping_bytes));
         let total_bytes = worlds
