@@ -261,8 +261,11 @@ pub fn vm_hwm_bytes() -> Option<u64> {
     Some(kib * 1024)
 }
 
-/// The cases: (file, nodes override, rounds override).
-fn cases(args: &BenchArgs) -> Result<Vec<(PathBuf, Option<u32>, Option<u32>)>, String> {
+/// One case: scenario file, nodes override, rounds override.
+type Case = (PathBuf, Option<u32>, Option<u32>);
+
+/// The cases of `args`.
+fn cases(args: &BenchArgs) -> Result<Vec<Case>, String> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(&args.scenarios)
         .map_err(|e| format!("{}: {e}", args.scenarios.display()))?
         .filter_map(|entry| entry.ok().map(|e| e.path()))

@@ -181,7 +181,7 @@ impl fmt::Display for TooBig {
         let e = &self.estimate;
         let source = match self.source {
             LimitSource::MemAvailable => "MemAvailable in /proc/meminfo".to_string(),
-            LimitSource::Env => format!("{LIMIT_ENV}"),
+            LimitSource::Env => LIMIT_ENV.to_string(),
         };
         write!(
             f,

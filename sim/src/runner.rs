@@ -107,7 +107,7 @@ pub enum RunError {
     /// Writing results failed (exit 1).
     Io(PathBuf, std::io::Error),
     /// The run cannot fit in the memory available (exit 2; see `memory`).
-    Memory(PathBuf, crate::memory::TooBig),
+    Memory(PathBuf, Box<crate::memory::TooBig>),
 }
 
 impl RunError {
@@ -388,7 +388,7 @@ fn check_memory<R>(
     make: &impl Fn(&Scenario, &NodeInit) -> Result<R, String>,
 ) -> Result<(), RunError> {
     let estimate = crate::memory::estimate_with(scenario, baselines, seed, make);
-    crate::memory::check(estimate).map_err(|e| RunError::Memory(path.to_path_buf(), e))
+    crate::memory::check(estimate).map_err(|e| RunError::Memory(path.to_path_buf(), Box::new(e)))
 }
 
 /// Runs the main world on this thread (reporting `progress`) while the
