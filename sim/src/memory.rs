@@ -271,7 +271,8 @@ mod tests {
     fn estimate_grows_with_nodes_degree_and_worlds() {
         let small = bookkeeping_bytes(8, 250);
         assert!(bookkeeping_bytes(64, 250) > small);
-        assert!(small < 1500, "{small}");
+        // The simulator's state at degree 8 stays within a few kilobytes.
+        assert!((1000..4096).contains(&small), "{small}");
         let text = "name = \"x\"\nnodes = 1000\n[radio]\ntopology = \"grid\"\nk = 8\n";
         let mut s = Scenario::parse(std::path::Path::new("x.toml"), text).unwrap();
         let a = Estimate::new(&s, 0, 1000);
