@@ -105,8 +105,12 @@ impl Estimate {
     /// The most nodes that fit in `available` bytes with the same
     /// per-node cost.
     pub fn nodes_fitting(&self, available: u64) -> u64 {
-        let room = available.saturating_sub(BASE_BYTES);
-        room / (self.worlds * self.per_node_bytes()).max(1)
+        let per_node = self.worlds * self.per_node_bytes();
+        // What does not grow with nodes: the rows and the base.
+        let fixed = self
+            .total_bytes
+            .saturating_sub(self.nodes.saturating_mul(per_node));
+        available.saturating_sub(fixed) / per_node.max(1)
     }
 }
 
@@ -282,7 +286,7 @@ mod tests {
         let c = Estimate::new(&s, 1, 1000);
         assert!(b.total_bytes > a.total_bytes && c.total_bytes > b.total_bytes);
         assert_eq!(c.worlds, 2);
-        let fit = b.nodes_fitting(b.total_bytes);
-        assert!((1999..=2001).contains(&fit), "{fit}");
+        assert_eq!(b.nodes_fitting(b.total_bytes), 2000);
+        assert_eq!(b.nodes_fitting(b.total_bytes - 1), 1999);
     }
 }
