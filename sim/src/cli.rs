@@ -64,6 +64,10 @@ enum Command {
     /// Combine the CSVs of `raas sweep --shard` runs into the unsharded
     /// sweep's CSV (same bytes).
     Merge(MergeArgs),
+    /// Measure the simulator's speed and memory over scenarios/bench/
+    /// (docs/performance.md): wall time, events/s, peak RSS, bytes per
+    /// node, engine overhead ratio; prints a table and writes JSON.
+    Bench(crate::bench::BenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -210,6 +214,7 @@ pub fn main() -> ExitCode {
         Command::Plot(args) => plot(&args),
         Command::Sweep(args) => run_sweep(args),
         Command::Merge(args) => merge(&args.out, &args.shards),
+        Command::Bench(args) => crate::bench::main(&args),
     };
     ExitCode::from(code)
 }
@@ -224,14 +229,19 @@ fn run(args: RunArgs) -> u8 {
         force: args.force,
     };
     let show = !args.quiet && std::io::stderr().is_terminal();
-    let bar = progress_bar(show, "round");
+    let bar = run_progress_bar(show);
     let started = WallClock::now();
     let mut on_progress = |p: &Progress| {
-        bar.set_length(u64::from(p.rounds));
-        bar.set_position(u64::from(p.round));
+        // Per mille of the run's simulated time, so the bar (and its ETA)
+        // moves within a round on large runs (`Progress` comes every
+        // `world::PROGRESS_EVENTS` events as well as at round ends).
+        bar.set_length(1000);
+        bar.set_position(p.now_us.saturating_mul(1000) / p.end_us.max(1));
         let wall = started.elapsed().as_secs_f64().max(1e-9);
         bar.set_message(format!(
-            "sim {:.0} s · {:.2} M events · {:.2} M events/s",
+            "round {}/{} · sim {:.0} s · {:.2} M events · {:.2} M events/s",
+            p.round,
+            p.rounds,
             p.now_us as f64 / 1e6,
             p.events as f64 / 1e6,
             p.events as f64 / wall / 1e6
@@ -353,6 +363,22 @@ fn progress_bar(show: bool, unit: &str) -> ProgressBar {
     bar
 }
 
+/// The bar of `raas run`: simulated-time progress in per mille, with the
+/// elapsed time and an ETA.
+fn run_progress_bar(show: bool) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(1000), ProgressDrawTarget::stderr());
+    let style =
+        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] ETA {eta_precise} · {msg}")
+            .expect("valid template")
+            .progress_chars("=> ");
+    bar.set_style(style);
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
 fn reproduce(args: ReproduceArgs) -> u8 {
     let options = ReproduceOptions {
         seeds: args.seeds,
@@ -432,12 +458,24 @@ fn validate(files: &[PathBuf], overrides: &[Override]) -> u8 {
             continue;
         }
         match Scenario::load_with(file, overrides) {
-            Ok(s) => println!(
-                "{}: ok ({} nodes, {} rounds)",
-                file.display(),
-                s.nodes,
-                s.run.rounds
-            ),
+            Ok(s) => {
+                // The run's own runtime is not known here: estimate with node-core's Node.
+                let seed = s.seed;
+                let estimate =
+                    crate::memory::estimate_with(&s, 0, seed, &runner::node_core_runtime);
+                match crate::memory::check(estimate) {
+                    Ok(()) => println!(
+                        "{}: ok ({} nodes, {} rounds)",
+                        file.display(),
+                        s.nodes,
+                        s.run.rounds
+                    ),
+                    Err(e) => {
+                        eprintln!("{}: {e}", file.display());
+                        code = EXIT_BAD_INPUT;
+                    }
+                }
+            }
             Err(e) => {
                 eprintln!("{e}");
                 code = EXIT_BAD_INPUT;

@@ -13,12 +13,31 @@
 //! Events are never scheduled in the past: [`EventQueue::push`] asserts
 //! `time_us ≥ now`, so simulated time never runs backwards.
 //!
+//! ## Implementation
+//!
+//! A radix heap (Ahuja, Mehlhorn, Orlin and Tarjan, 1990) on the time in
+//! µs, with first-in-first-out buckets. Bucket 0 holds the events at
+//! `last_us`, the time of the last popped event; bucket `i ≥ 1` holds the
+//! events whose time first differs from `last_us` in bit `i − 1`. A pop
+//! takes the front of bucket 0; when bucket 0 is empty, `last_us` moves to
+//! the earliest time of the lowest non-empty bucket, whose events are
+//! moved, in their order, into lower buckets. Each event moves at most 64
+//! times and in practice once or twice, so push and pop cost O(1)
+//! amortised instead of the binary heap's O(log pending) cache misses —
+//! which at 10^6 nodes (10^7 pending events) was half of the run.
+//!
+//! Why this keeps the `(time, sequence)` order without storing the
+//! sequence: the bucket of an event depends only on its time and
+//! `last_us`, and an event not being moved keeps its bucket when `last_us`
+//! advances (the radix invariant), so all pending events of one time are
+//! always in the same bucket; appends and moves keep their relative order,
+//! which is therefore push order, i.e. sequence order. The tests check the
+//! order against a sort on `(time, sequence)` for random schedules.
+//!
 //! The queue bounds the work of a run: after `max_events` pops,
 //! [`EventQueue::pop`] returns [`EngineError::EventBudgetExceeded`] instead
 //! of an event, so no scenario can spin forever.
 
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
 use std::fmt;
 
 /// Why the dispatch loop stopped early.
@@ -48,47 +67,60 @@ impl fmt::Display for EngineError {
 
 impl std::error::Error for EngineError {}
 
+/// One pending event. The sequence number is not stored: see the module
+/// docs, "Implementation" (8 bytes less per pending event).
+#[derive(Clone, Copy)]
 struct Entry<E> {
     time_us: u64,
-    sequence: u64,
     event: E,
 }
 
-impl<E> PartialEq for Entry<E> {
-    fn eq(&self, other: &Self) -> bool {
-        self.time_us == other.time_us && self.sequence == other.sequence
-    }
-}
+/// Buckets of the radix queue: bucket 0 holds the events at `last_us`,
+/// bucket `i ≥ 1` those whose time first differs from `last_us` in bit
+/// `i − 1` (counting from the least significant).
+const BUCKETS: usize = 65;
 
-impl<E> Eq for Entry<E> {}
-
-impl<E> PartialOrd for Entry<E> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl<E> Ord for Entry<E> {
-    /// Reversed, so that the max-heap pops the earliest `(time, sequence)`.
-    fn cmp(&self, other: &Self) -> Ordering {
-        (other.time_us, other.sequence).cmp(&(self.time_us, self.sequence))
-    }
-}
+/// Largest capacity (in events) a used-up bucket 0 passes on to an empty
+/// bucket; larger buffers are freed (see [`EventQueue::refill`]).
+const SPARE_ENTRIES_MAX: usize = 4096;
 
 /// A priority queue of events ordered by `(time_us, insertion sequence)`.
-pub struct EventQueue<E> {
-    heap: BinaryHeap<Entry<E>>,
+pub struct EventQueue<E: Copy> {
+    /// Bucket 0, popped from `head` on (first in, first out).
+    current: Vec<Entry<E>>,
+    /// Index of the next event of `current` to pop.
+    head: usize,
+    /// Buckets `1..BUCKETS` (index 0 unused), appended in push order.
+    buckets: Vec<Vec<Entry<E>>>,
+    /// The time bucket indices are relative to: the time of the last
+    /// popped event (`≤` every pending time).
+    last_us: u64,
+    len: usize,
     next_sequence: u64,
     now_us: u64,
     dispatched: u64,
     max_events: u64,
 }
 
-impl<E> EventQueue<E> {
+/// The bucket of `time_us` relative to `last_us` (`time_us ≥ last_us`).
+fn bucket_of(time_us: u64, last_us: u64) -> usize {
+    debug_assert!(time_us >= last_us);
+    if time_us == last_us {
+        0
+    } else {
+        (u64::BITS - (time_us ^ last_us).leading_zeros()) as usize
+    }
+}
+
+impl<E: Copy> EventQueue<E> {
     /// An empty queue at time 0 that will dispatch at most `max_events`.
     pub fn new(max_events: u64) -> EventQueue<E> {
         EventQueue {
-            heap: BinaryHeap::new(),
+            current: Vec::new(),
+            head: 0,
+            buckets: (0..BUCKETS).map(|_| Vec::new()).collect(),
+            last_us: 0,
+            len: 0,
             next_sequence: 0,
             now_us: 0,
             dispatched: 0,
@@ -96,10 +128,10 @@ impl<E> EventQueue<E> {
         }
     }
 
-    /// Reserves room for `additional` pending events (avoids regrowth
-    /// during the run).
+    /// Reserves room for `additional` pending events at one instant
+    /// (avoids regrowth of the first buckets during the run).
     pub fn reserve(&mut self, additional: usize) {
-        self.heap.reserve(additional);
+        self.current.reserve(additional);
     }
 
     /// Schedules `event` at `time_us`. Precondition: `time_us ≥ now`.
@@ -109,19 +141,19 @@ impl<E> EventQueue<E> {
             "event scheduled in the past: {time_us} < now {}",
             self.now_us
         );
-        let sequence = self.next_sequence;
         self.next_sequence += 1;
-        self.heap.push(Entry {
-            time_us,
-            sequence,
-            event,
-        });
+        self.len += 1;
+        let entry = Entry { time_us, event };
+        match bucket_of(time_us, self.last_us) {
+            0 => self.current.push(entry),
+            b => self.buckets[b].push(entry),
+        }
     }
 
     /// The next event and its time, advancing `now`; `Ok(None)` when the
     /// queue is empty; an error once `max_events` have been dispatched.
     pub fn pop(&mut self) -> Result<Option<(u64, E)>, EngineError> {
-        if self.heap.is_empty() {
+        if self.len == 0 {
             return Ok(None);
         }
         if self.dispatched >= self.max_events {
@@ -130,16 +162,62 @@ impl<E> EventQueue<E> {
                 now_us: self.now_us,
             });
         }
-        let entry = self.heap.pop().expect("non-empty heap");
+        if self.head == self.current.len() {
+            self.refill();
+        }
+        let entry = self.current[self.head];
+        self.head += 1;
         debug_assert!(entry.time_us >= self.now_us, "time ran backwards");
+        self.len -= 1;
         self.now_us = entry.time_us;
         self.dispatched += 1;
         Ok(Some((entry.time_us, entry.event)))
     }
 
+    /// Bucket 0 is used up: moves `last_us` to the earliest pending time
+    /// and redistributes the lowest non-empty bucket, in its order: its
+    /// earliest events become bucket 0 in place (no copy of the common
+    /// burst of events at one instant), the others go to lower buckets.
+    /// Precondition: `len > 0`.
+    fn refill(&mut self) {
+        let b = (1..BUCKETS)
+            .find(|&b| !self.buckets[b].is_empty())
+            .expect("a pending event is in some bucket");
+        let mut moving = std::mem::take(&mut self.buckets[b]);
+        let earliest = moving.iter().map(|e| e.time_us).min().expect("non-empty");
+        self.last_us = earliest;
+        let mut kept = 0;
+        for i in 0..moving.len() {
+            let entry = moving[i];
+            if entry.time_us == earliest {
+                moving[kept] = entry;
+                kept += 1;
+            } else {
+                let lower = bucket_of(entry.time_us, earliest);
+                debug_assert!(0 < lower && lower < b, "radix invariant: events move down");
+                self.buckets[lower].push(entry);
+            }
+        }
+        moving.truncate(kept);
+        // The used-up bucket 0 lends its capacity to bucket b, unless it is
+        // large: 65 buckets each keeping the capacity of the largest burst
+        // that ever passed through them would cost kilobytes per node.
+        let mut spare = std::mem::replace(&mut self.current, moving);
+        spare.clear();
+        if spare.capacity() <= SPARE_ENTRIES_MAX {
+            self.buckets[b] = spare;
+        }
+        self.head = 0;
+        debug_assert!(!self.current.is_empty());
+    }
+
     /// The time of the earliest pending event.
     pub fn peek_time_us(&self) -> Option<u64> {
-        self.heap.peek().map(|e| e.time_us)
+        if let Some(entry) = self.current.get(self.head) {
+            return Some(entry.time_us);
+        }
+        let lowest = self.buckets.iter().skip(1).find(|b| !b.is_empty())?;
+        lowest.iter().map(|e| e.time_us).min()
     }
 
     /// Current simulated time (the time of the last popped event), µs.
@@ -152,14 +230,27 @@ impl<E> EventQueue<E> {
         self.dispatched
     }
 
+    /// Events scheduled so far (the next event's sequence number).
+    pub fn scheduled(&self) -> u64 {
+        self.next_sequence
+    }
+
     /// Events pending.
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.len
     }
 
     /// Whether no event is pending.
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.len == 0
+    }
+
+    /// Heap bytes held by the queue (capacity, not only pending events).
+    pub fn heap_bytes(&self) -> usize {
+        let entry = std::mem::size_of::<Entry<E>>();
+        let buckets: usize = self.buckets.iter().map(|b| b.capacity()).sum();
+        (self.current.capacity() + buckets) * entry
+            + self.buckets.capacity() * std::mem::size_of::<Vec<Entry<E>>>()
     }
 }
 
@@ -182,6 +273,44 @@ mod tests {
         assert_eq!(order, [(1, 'a'), (3, 'b'), (5, 'c'), (5, 'd'), (5, 'e')]);
         assert_eq!(q.now_us(), 5);
         assert_eq!(q.dispatched(), 5);
+    }
+
+    /// Random interleavings of pushes (at or after now, many ties) and
+    /// pops pop in exactly the order of a sort on (time, sequence).
+    #[test]
+    fn matches_a_sort_on_time_then_sequence() {
+        use rand_chacha::ChaCha8Rng;
+        use rand_core::{Rng, SeedableRng};
+        for seed in 0..64_u64 {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let mut q = EventQueue::new(u64::MAX);
+            let mut reference: Vec<(u64, u64)> = Vec::new();
+            let mut popped = Vec::new();
+            let mut sequence = 0_u64;
+            for _ in 0..2_000 {
+                if rng.next_u32() % 3 != 0 {
+                    let spread = [0_u64, 3, 1_000, 1 << 40][(rng.next_u32() % 4) as usize];
+                    let t = q.now_us() + u64::from(rng.next_u32()) % (spread + 1);
+                    q.push(t, sequence);
+                    reference.push((t, sequence));
+                    sequence += 1;
+                } else if let Some((t, e)) = q.pop().unwrap() {
+                    popped.push((t, e));
+                    reference.sort_unstable();
+                    let expected = reference.remove(0);
+                    assert_eq!((t, e), expected, "seed {seed}");
+                }
+                assert_eq!(q.len(), reference.len());
+                let earliest = reference.iter().min().map(|r| r.0);
+                assert_eq!(q.peek_time_us(), earliest);
+            }
+            while let Some((t, e)) = q.pop().unwrap() {
+                reference.sort_unstable();
+                assert_eq!((t, e), reference.remove(0), "seed {seed}");
+            }
+            assert!(reference.is_empty());
+            assert_eq!(q.scheduled(), sequence);
+        }
     }
 
     #[test]

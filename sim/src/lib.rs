@@ -15,7 +15,9 @@
 
 pub mod adversary;
 pub mod aggregation_config;
+pub mod alloc_count;
 pub mod baseline;
+pub mod bench;
 pub mod cli;
 pub mod consensus;
 pub mod dataset;
@@ -25,6 +27,7 @@ pub mod engine;
 pub mod faults;
 pub mod fixed;
 pub mod inflight;
+pub mod memory;
 pub mod metrics;
 pub mod node_config;
 pub mod output;

@@ -112,6 +112,8 @@ pub enum RunError {
     Resolve(PathBuf, toml::ser::Error),
     /// Writing results failed (exit 1).
     Io(PathBuf, std::io::Error),
+    /// The run cannot fit in the memory available (exit 2; see `memory`).
+    Memory(PathBuf, Box<crate::memory::TooBig>),
 }
 
 impl RunError {
@@ -122,7 +124,7 @@ impl RunError {
             RunError::World(_, WorldError::Runtime(_)) => 1,
             RunError::Baseline(_, _, WorldError::Runtime(_)) => 1,
             RunError::World(..) | RunError::Baseline(..) => 2,
-            RunError::Out(..) | RunError::Occupied { .. } => 2,
+            RunError::Out(..) | RunError::Occupied { .. } | RunError::Memory(..) => 2,
             RunError::Resolve(..) | RunError::Io(..) => 1,
         }
     }
@@ -153,6 +155,7 @@ impl fmt::Display for RunError {
                 )
             }
             RunError::Io(path, e) => write!(f, "{}: cannot write results: {e}", path.display()),
+            RunError::Memory(path, e) => write!(f, "{}: {e}", path.display()),
         }
     }
 }
@@ -325,6 +328,7 @@ pub fn run_text_with<R: Runtime + Send>(
     let previous = check_occupant(&dir, &identity, options.force)?;
     let resolved = resolved_toml(&scenario, &identity, None)
         .map_err(|e| RunError::Resolve(path.to_path_buf(), e))?;
+    check_memory(path, &scenario, baselines.len(), seed, &make)?;
     let world_error = |e| RunError::World(path.to_path_buf(), e);
     let builder = NodeBuilder::new(scenario.clone(), seed, &make).map_err(world_error)?;
     let plan = &builder.plan;
@@ -499,6 +503,19 @@ impl<'a, R: Runtime> NodeBuilder<'a, R> {
 
 /// A baseline's world and the builder of its nodes.
 type BaselineRun<'a, R> = (Baseline, World<SwarmNode<R>>, NodeBuilder<'a, R>);
+
+/// Refuses a run whose memory estimate exceeds the memory available
+/// (`crate::memory`), before anything large is built.
+fn check_memory<R>(
+    path: &Path,
+    scenario: &Scenario,
+    baselines: usize,
+    seed: u64,
+    make: &impl Fn(&Scenario, &NodeInit) -> Result<R, String>,
+) -> Result<(), RunError> {
+    let estimate = crate::memory::estimate_with(scenario, baselines, seed, make);
+    crate::memory::check(estimate).map_err(|e| RunError::Memory(path.to_path_buf(), Box::new(e)))
+}
 
 /// Runs the main world on this thread (reporting `progress`) while the
 /// baselines and the references run on rayon's pool.

@@ -136,7 +136,12 @@ impl fmt::Display for WorldError {
 
 impl std::error::Error for WorldError {}
 
-/// Progress of a run, reported once per round.
+/// Events between two mid-round [`Progress`] reports (large runs take
+/// seconds per round).
+pub const PROGRESS_EVENTS: u64 = 1 << 20;
+
+/// Progress of a run, reported at every round end and every
+/// [`PROGRESS_EVENTS`] events.
 #[derive(Clone, Copy, Debug)]
 pub struct Progress {
     /// Rounds completed.
@@ -147,6 +152,8 @@ pub struct Progress {
     pub now_us: u64,
     /// Events dispatched so far.
     pub events: u64,
+    /// Simulated time at the end of the run, µs.
+    pub end_us: u64,
 }
 
 /// Per-node bookkeeping of the world (not node state).
@@ -333,9 +340,19 @@ impl<R: Runtime> World<R> {
         progress: &mut dyn FnMut(&Progress),
         rebuild: &mut Rebuild<'_, R>,
     ) -> Result<(), WorldError> {
+        let mut round_done = 0;
         while let Some((now_us, event)) = self.queue.pop().map_err(WorldError::Engine)? {
             if let Some(node) = event.node().filter(|_| self.faults.active()) {
                 self.reboot_if_due(node, now_us, rebuild)?; // faults hook
+            }
+            if self.queue.dispatched().is_multiple_of(PROGRESS_EVENTS) {
+                progress(&Progress {
+                    round: round_done,
+                    rounds: self.rounds,
+                    now_us,
+                    events: self.queue.dispatched(),
+                    end_us: self.end_us,
+                });
             }
             match event {
                 Event::Fault(f) => self.on_fault(f, now_us),
@@ -345,11 +362,13 @@ impl<R: Runtime> World<R> {
                 Event::Resume(node) => self.on_resume(node, now_us)?,
                 Event::RoundEnd(round) => {
                     self.on_round_end(round, now_us);
+                    round_done = round;
                     progress(&Progress {
                         round,
                         rounds: self.rounds,
                         now_us,
                         events: self.queue.dispatched(),
+                        end_us: self.end_us,
                     });
                     if round == self.rounds {
                         break;
