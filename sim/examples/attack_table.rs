@@ -33,22 +33,53 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         col("attackers")?,
         col("attackers_detected")?,
     );
+    // An optional grid key splits the table: audits off and on.
+    let audit = header.iter().position(|h| h == "node.audit.enabled");
     let mut attacks: Vec<String> = Vec::new();
     let mut rules: Vec<String> = Vec::new();
-    // (attack, rule) → (drifts, detected shares), in sweep order.
-    let mut cells: BTreeMap<(usize, usize), (Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    let mut variants: Vec<String> = Vec::new();
+    // (variant, attack, rule) → (drifts, detected shares), in sweep order.
+    let mut cells: BTreeMap<(usize, usize, usize), (Vec<f64>, Vec<f64>)> = BTreeMap::new();
     for record in reader.records() {
         let record = record?;
         let attack = attack_name(&record[groups]);
         let a = index_of(&mut attacks, attack);
         let r = index_of(&mut rules, record[rule].to_string());
+        let variant = match audit {
+            Some(i) if &record[i] == "true" => "audits on",
+            Some(_) => "audits off",
+            None => "",
+        };
+        let v = index_of(&mut variants, variant.to_string());
         let number = |i: usize| record[i].parse::<f64>().unwrap_or(f64::NAN);
-        let cell = cells.entry((a, r)).or_default();
+        let cell = cells.entry((v, a, r)).or_default();
         cell.0.push(number(drift));
         cell.1.push(number(detected) / number(attackers));
     }
+    for (v, variant) in variants.iter().enumerate() {
+        if !variant.is_empty() {
+            println!("{variant}:\n");
+        }
+        print_table(&attacks, &rules, |a, r| cells.get(&(v, a, r)));
+        println!();
+    }
+    let seeds = cells.values().map(|c| c.0.len()).max().unwrap_or(0);
+    println!(
+        "honest drift vs the attack-free run, mean [min, max] over {seeds} seeds; det = attackers detected at the end (mean share)"
+    );
+    Ok(())
+}
+
+type Cell = (Vec<f64>, Vec<f64>);
+
+/// One markdown table: a row per attack, a column per rule.
+fn print_table<'c>(
+    attacks: &[String],
+    rules: &[String],
+    cell: impl Fn(usize, usize) -> Option<&'c Cell>,
+) {
     print!("| attack |");
-    for rule in &rules {
+    for rule in rules {
         print!(" {rule} |");
     }
     println!();
@@ -56,7 +87,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (a, attack) in attacks.iter().enumerate() {
         print!("| {attack} |");
         for r in 0..rules.len() {
-            match cells.get(&(a, r)) {
+            match cell(a, r) {
                 Some((drifts, shares)) => {
                     let (mean, min, max) = stats(drifts);
                     let (share, _, _) = stats(shares);
@@ -70,12 +101,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         println!();
     }
-    let seeds = cells.values().map(|c| c.0.len()).max().unwrap_or(0);
-    println!();
-    println!(
-        "honest drift vs the attack-free run, mean [min, max] over {seeds} seeds; det = attackers detected at the end (mean share)"
-    );
-    Ok(())
 }
 
 /// The attack named in a grid value such as `[{ attack = "bias" }]`.

@@ -8,7 +8,8 @@ use std::path::Path;
 
 use common::*;
 
-/// A small measured claim (10 nodes, 30 rounds) and a pending one.
+/// A small measured claim (10 nodes, 30 rounds), a Byzantine one (the
+/// ablation on the consensus task at 10 nodes) and a pending one.
 fn small_paper_dir(dir: &Path) {
     std::fs::create_dir_all(dir).unwrap();
     let base = std::fs::read_to_string(small_scenario()).unwrap();
@@ -22,6 +23,12 @@ fn small_paper_dir(dir: &Path) {
          paper_setup = \"stated only\"\nmetric = \"rounds to ban\"\nmeasure = \"pending\"\nneeds = \"sybil attackers\"\n"
     );
     write_scenario(dir, "sybil.toml", &pending);
+    let ablation = format!(
+        "{base}\n[claim]\nid = \"ablation\"\npaper_value = \"4.3x\"\nevidence = \"toy\"\n\
+         paper_setup = \"n = 100\"\nmetric = \"drift ratio\"\nmeasure = \"ablation\"\n\
+         paper_number = 4.3\nholds_if_at_most = false\n"
+    );
+    write_scenario(dir, "ablation.toml", &ablation);
 }
 
 #[test]
@@ -78,7 +85,15 @@ fn report_is_byte_identical_for_any_jobs_and_has_a_row_per_claim() {
         "{text}"
     );
     assert!(text.contains("needs sybil attackers"), "{text}");
-    assert!(text.contains("2 claims:"), "{text}");
+    assert!(text.contains("3 claims:"), "{text}");
+    // The Byzantine measurement ran its three cells with attackers.
+    assert!(
+        text.contains("without reputation (trimmed mean, bans off)"),
+        "{text}"
+    );
+    let cell = one.join("ablation/paper-no-defence/seed-1");
+    let summary = String::from_utf8(read(&cell, "summary.json")).unwrap();
+    assert!(summary.contains("\"honest_drift_pct\""), "{summary}");
 }
 
 #[test]
