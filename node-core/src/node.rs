@@ -95,9 +95,15 @@ pub struct NodeConfig {
     pub collect_window: Duration,
     /// Broadcast gate.
     pub gossip: GossipConfig,
-    /// Aggregation rule. Default: coordinate-wise trimmed mean, β = 0.2,
-    /// over the peers not banned (the paper's §III-E rule with a trim
-    /// fraction in place of its oracle attacker count).
+    /// Aggregation rule. Default: the paper's weighted trimmed mean
+    /// (§III-E): peers below reputation 0.2 left out, then per coordinate
+    /// β = 0.2 trimmed from each end (a trim fraction in place of its
+    /// oracle attacker count), the kept values averaged with shares
+    /// ∝ rep³ capped at 0.8·rep³, over the peers not banned. By
+    /// measurement (`raas reproduce`, byzantine-drift): with 30 % of nodes
+    /// adding +0.5, the plain trimmed mean leaves honest nodes ~200 % worse
+    /// than the attack-free run, this rule 0 %; without attackers the two
+    /// learn the same (`learning_targets`).
     pub aggregation: AggregationConfig,
     /// Reputation rule.
     pub reputation: ReputationConfig,
@@ -170,7 +176,14 @@ pub enum AggregationConfig {
 
 impl Default for AggregationConfig {
     fn default() -> AggregationConfig {
-        AggregationConfig::Rule(Rule::TrimmedMean(aggregate::TrimConfig::default()))
+        AggregationConfig::Rule(Rule::WeightedTrimmedMean(aggregate::WeightedTrimConfig {
+            trim: aggregate::TrimConfig::default(),
+            weighted: aggregate::WeightedConfig {
+                cap: crate::reputation::InfluenceCap::PaperScaledWeight,
+                min_reputation: q::ratio(1, 5),
+                ..aggregate::WeightedConfig::default()
+            },
+        }))
     }
 }
 

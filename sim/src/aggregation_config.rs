@@ -23,8 +23,7 @@ use crate::validate::{Validate, Validator};
 pub enum RuleKind {
     /// Plain mean.
     Mean,
-    /// Coordinate-wise trimmed mean (default).
-    #[default]
+    /// Coordinate-wise trimmed mean.
     TrimmedMean,
     /// Coordinate-wise median.
     Median,
@@ -35,7 +34,8 @@ pub enum RuleKind {
     /// Reputation-weighted mean with capped shares.
     ReputationWeighted,
     /// Coordinate-wise trimmed mean, then a reputation-weighted mean of the
-    /// kept values (the paper's weighted trimmed mean).
+    /// kept values (the paper's weighted trimmed mean; default).
+    #[default]
     WeightedTrimmedMean,
     /// Trimmed mean while young, reputation-weighted once mature.
     Adaptive,
@@ -128,12 +128,12 @@ impl From<PreList> for Vec<PreKind> {
 #[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum CapKind {
-    /// share ≤ 0.8·rep³ (the README's rule as a share cap; default).
-    #[default]
+    /// share ≤ 0.8·rep³ (the README's rule as a share cap).
     Paper,
     /// share ≤ min(rep³, 0.8) (the seed code's).
     SeedMin,
-    /// weight = 0.8·rep^e, shares uncapped (the paper's text).
+    /// weight = 0.8·rep^e, shares uncapped (the paper's text; default).
+    #[default]
     PaperWeight,
     /// No cap.
     None,
@@ -203,14 +203,14 @@ pub struct AggregationConfig {
 impl Default for AggregationConfig {
     fn default() -> AggregationConfig {
         AggregationConfig {
-            rule: RuleKind::TrimmedMean,
+            rule: RuleKind::WeightedTrimmedMean,
             trim_fraction: 0.2,
             krum_f: 1,
             multi_krum_m: 3,
             adaptive_exponent: true,
             exponent: 3.0,
-            cap: CapKind::Paper,
-            min_reputation: 0.0,
+            cap: CapKind::PaperWeight,
+            min_reputation: 0.2,
             maturity: MaturityKind::Convergence,
             converge_epsilon: 0.01,
             mature_rounds: 30,
@@ -688,7 +688,7 @@ mod tests {
     #[test]
     fn pre_aggregators_build_a_pipeline_in_order() {
         let config = aggregation(
-            "pre = [\"clipping\", \"bucketing\", \"nnm\"]\nbucket_size = 3\nclip_norm = 0.5\nf_fraction = 0.1",
+            "rule = \"trimmed_mean\"\npre = [\"clipping\", \"bucketing\", \"nnm\"]\nbucket_size = 3\nclip_norm = 0.5\nf_fraction = 0.1",
         );
         let CoreAggregation::Pipeline(pipeline) = config.to_core(10) else {
             panic!("not a pipeline");

@@ -43,6 +43,12 @@ delta = false
 inbox_max = 64
 delta_tracked_peers = 64
 
+[node.aggregation]
+# The plain trimmed mean: every node's aggregate of the same inputs is the
+# same (the default weighted rule weighs a node's own model by its own
+# reputation, so aggregates differ slightly from node to node).
+rule = "trimmed_mean"
+
 [node.reputation]
 max_peers = 64
 "#

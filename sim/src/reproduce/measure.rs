@@ -369,7 +369,7 @@ fn share_below(runs: &[RunFigures], target: f64) -> f64 {
 /// σ 0.05, d = 10) on a lossless full mesh for [`paper_horizon`] rounds; every node
 /// broadcasts every round, sends exact full updates, tracks and
 /// aggregates the most peers node-core allows (64) with its default
-/// trimmed mean (β 0.2), and adopts the aggregate.
+/// weighted trimmed mean, and adopts the aggregate.
 fn consensus_variant(cx: &Context<'_>, dir: &Path, nodes: u32) -> Result<PathBuf, ReproduceError> {
     consensus_variant_with(cx, dir, nodes, |_| {})
 }
@@ -458,7 +458,7 @@ fn convergence_rate_paper(cx: &Context<'_>, runs: &[Vec<RunFigures>]) -> (String
     let falling = means.windows(2).all(|w| w[1].0 <= w[0].0);
     let all_reach = means.last().is_some_and(|(_, reached)| *reached > 0);
     let text = format!(
-        "the paper's consensus task through node-core's Node (d = 10, truth 0, σ 0.05, lossless full mesh, trimmed mean β 0.2 over at most 64 peers, every node broadcasting every round): first aggregation round with drift < {DRIFT_TARGET} by honest nodes — {}",
+        "the paper's consensus task through node-core's Node (d = 10, truth 0, σ 0.05, lossless full mesh, our default weighted trimmed mean over at most 64 peers, every node broadcasting every round): first aggregation round with drift < {DRIFT_TARGET} by honest nodes — {}",
         parts.join("; ")
     );
     let capped = cx
