@@ -80,6 +80,16 @@ pub(super) fn bulyan(
     scratch.order.clear();
     for step in 0..theta {
         let r = n - step;
+        if r == 1 {
+            // f = 0 selects everyone: the last candidate needs no score
+            // (a Krum score needs another candidate to measure against).
+            let last = scratch.capped.iter().position(|&c| c);
+            let last = last.expect("theta ≤ n leaves a candidate at every step");
+            scratch.capped[last] = false;
+            scratch.order.push(last as _);
+            ops += r as u64;
+            continue;
+        }
         let closest = score_candidates(contributions, f, config.neighbours, scratch);
         let &(_, _, best) = scratch.scores.iter().min().expect("r ≥ 2 candidates");
         scratch.capped[best as usize] = false;

@@ -115,6 +115,27 @@ fn bulyan_by_hand() {
 }
 
 #[test]
+fn bulyan_with_f_zero_selects_everyone_and_does_not_panic() {
+    // f = 0 (e.g. a small inbox with f as a fraction): θ = n, β = n, so
+    // Bulyan is the plain mean; its last selection has one candidate left.
+    let zero = Rule::Bulyan(BulyanConfig {
+        f: Faults::Count(0),
+        ..BulyanConfig::default()
+    });
+    for n in 3..8 {
+        let values: Vec<f64> = (0..n).map(f64::from).collect();
+        let (out, stats, _) = run(zero, &ones(&values)).unwrap();
+        assert!(close(out[0], f64::from(n - 1) / 2.0), "n = {n}");
+        assert_eq!(stats.used, n as u32);
+    }
+    let fraction = Rule::Bulyan(BulyanConfig {
+        f: Faults::FractionBp(3_000),
+        ..BulyanConfig::default()
+    });
+    assert!(run(fraction, &ones(&[0.0, 1.0, 2.0])).is_ok());
+}
+
+#[test]
 fn bulyan_refuses_below_4f_plus_3() {
     let input = ones(&[0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
     assert_eq!(
