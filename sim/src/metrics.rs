@@ -14,6 +14,7 @@
 
 pub mod convergence;
 pub mod heldout;
+pub mod influence;
 pub mod window;
 
 use node_core::runtime::{FrameKind, RejectReason};

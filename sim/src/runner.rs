@@ -391,6 +391,7 @@ pub fn run_text_with<R: Runtime + Send>(
         isolated,
     );
     summary.faults = main.faults().report();
+    summary.influence_gini = influence_gini(&scenario, &main);
     if let Some(detection) = main.adversary() {
         let free = others
             .iter()
@@ -499,6 +500,34 @@ impl<'a, R: Runtime> NodeBuilder<'a, R> {
         }
         Ok(world)
     }
+}
+
+/// The influence Gini of `world`'s honest nodes (`crate::metrics::influence`)
+/// with the weights of `scenario`'s aggregation rule (equal weights for a
+/// rule that does not weigh by reputation).
+fn influence_gini<R: Runtime>(scenario: &Scenario, world: &World<SwarmNode<R>>) -> Option<f64> {
+    use node_core::aggregate::Rule;
+    use node_core::node::AggregationConfig as Core;
+    let weighted = |rule: Rule| match rule {
+        Rule::ReputationWeighted(w) => Some(w),
+        Rule::WeightedTrimmedMean(c) => Some(c.weighted),
+        _ => None,
+    };
+    let config = match scenario.node.aggregation.to_core(scenario.nodes) {
+        Core::Rule(rule) => weighted(rule),
+        Core::Pipeline(pipeline) => weighted(pipeline.rule()),
+        Core::Adaptive(adaptive) => Some(adaptive.weighted),
+    };
+    let (exponent, cap) = config.map_or(
+        (
+            node_core::q::ZERO,
+            node_core::reputation::InfluenceCap::Uncapped,
+        ),
+        |w| (w.exponent, w.cap),
+    );
+    let tables: Vec<_> = world.nodes().iter().map(|n| n.reputation_table()).collect();
+    let honest = |id| world.adversary().is_none_or(|d| d.is_honest(id));
+    crate::metrics::influence::influence_gini(&tables, honest, exponent, cap)
 }
 
 /// A baseline's world and the builder of its nodes.

@@ -127,6 +127,11 @@ pub struct Summary<'a> {
     /// Model-update bytes sent per node per round boundary; `None` when
     /// no boundary fell within the run.
     pub model_bytes_per_node_round: Option<f64>,
+    /// The Gini coefficient of aggregation influence over honest nodes at
+    /// the end of the run (`crate::metrics::influence`); `None` when it is
+    /// undefined (fewer than two honest nodes with influence). Set by the
+    /// runner.
+    pub influence_gini: Option<f64>,
     /// What `[faults]` did (absent without the section; set by the runner).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub faults: Option<crate::faults::report::FaultsReport>,
@@ -190,6 +195,7 @@ pub fn summarize<'a>(
         model_bytes_per_node_round: (boundaries > 0).then(|| {
             last.tx_bytes_model_update as f64 / f64::from(scenario.nodes) / boundaries as f64
         }),
+        influence_gini: None,
         faults: None,
         adversary: None,
     }

@@ -59,6 +59,9 @@ const ATTACKS: [&str; 12] = [
     "sybil",
 ];
 
+/// Reputation exponents of the adaptive-exponent claim (the paper's six).
+const EXPONENTS: [f64; 6] = [1.0, 2.0, 3.0, 3.5, 4.0, 5.0];
+
 /// Shares of attackers of the attack-taxonomy claim.
 const SHARES: [f64; 3] = [0.1, 0.2, 0.3];
 
@@ -81,6 +84,8 @@ pub struct Cell {
     pub identities: Option<u32>,
     /// `[run] rounds`, or the scenario's (system setup only).
     pub rounds: Option<u32>,
+    /// `[node.aggregation] exponent` with `adaptive_exponent = false`.
+    pub exponent: Option<f64>,
     /// Whether nodes audit (`[node.audit] enabled`).
     pub audit: bool,
     /// Whether reputation never bans (`[node.reputation] ban_threshold =
@@ -101,6 +106,7 @@ impl Cell {
             nodes: None,
             identities: None,
             rounds: None,
+            exponent: None,
             audit: false,
             no_bans: false,
             paper: false,
@@ -165,6 +171,11 @@ impl Cell {
                 aggregation.insert("f_fraction".into(), self.share.into());
             }
         }
+        if let Some(e) = self.exponent {
+            let aggregation = table(node, "aggregation");
+            aggregation.insert("adaptive_exponent".into(), false.into());
+            aggregation.insert("exponent".into(), e.into());
+        }
         if self.audit {
             table(node, "audit").insert("enabled".into(), true.into());
         }
@@ -212,6 +223,8 @@ pub struct AttackFigures {
     pub model_bytes_per_round: f64,
     /// `final_round.aggregation_ops` (cumulative, honest nodes).
     pub aggregation_ops: f64,
+    /// `influence_gini` (NaN if absent).
+    pub influence_gini: f64,
 }
 
 fn read_attack(dir: &Path, nodes: u32) -> Result<AttackFigures, ReproduceError> {
@@ -243,6 +256,7 @@ fn read_attack(dir: &Path, nodes: u32) -> Result<AttackFigures, ReproduceError> 
         audit_bytes_per_round: num(&a["audit_bytes_per_round"]),
         model_bytes_per_round: num(&s["model_bytes_per_node_round"]) * f64::from(nodes),
         aggregation_ops: num(&s["final_round"]["aggregation_ops"]),
+        influence_gini: num(&s["influence_gini"]),
     })
 }
 
@@ -327,6 +341,17 @@ pub fn cells(claim: &ClaimConfig) -> Vec<Cell> {
                 ..Cell::new(format!("sybil-{rule}"), "sybil", 0.1).rule(rule)
             })
             .collect(),
+        Measure::AdaptiveExponent => claim
+            .sizes
+            .iter()
+            .flat_map(|&n| {
+                EXPONENTS.map(|e| Cell {
+                    nodes: Some(n),
+                    exponent: Some(e),
+                    ..bias(&format!("n{n}-e{e}"), 0.25)
+                })
+            })
+            .collect(),
         Measure::AdaptiveAggregation => ["trimmed_mean", "adaptive"]
             .iter()
             .map(|&rule| bias(rule, 0.25).rule(rule))
@@ -397,6 +422,7 @@ pub fn measure(cx: &Context<'_>) -> Result<Row, ReproduceError> {
         Measure::CartelDetection => cartel_detection(cx.claim, row, &runs),
         Measure::Sybil => sybil(cx.claim, row, &runs),
         Measure::AdaptiveAggregation => adaptive_aggregation(cx.claim, row, &runs),
+        Measure::AdaptiveExponent => adaptive_exponent(cx.claim, row, &cells, &runs),
         _ => unreachable!("measure::measure dispatches only Byzantine claims here"),
     })
 }
@@ -679,4 +705,45 @@ fn adaptive_aggregation(claim: &ClaimConfig, row: Row, runs: &[Vec<AttackFigures
         drift(0)
     ));
     report::judge(row, claim, saving, "aggregation operations saved (%)")
+}
+
+fn adaptive_exponent(
+    claim: &ClaimConfig,
+    row: Row,
+    cells: &[Cell],
+    runs: &[Vec<AttackFigures>],
+) -> Row {
+    let mut parts = Vec::new();
+    let mut worst_above_50 = f64::NEG_INFINITY;
+    for (by_size, figures) in cells
+        .chunks(EXPONENTS.len())
+        .zip(runs.chunks(EXPONENTS.len()))
+    {
+        let nodes = by_size[0].nodes.unwrap_or(0);
+        let ginis: Vec<String> = by_size
+            .iter()
+            .zip(figures)
+            .map(|(cell, f)| {
+                let g = stat(f, |r| r.influence_gini).0;
+                if cell.exponent == Some(3.5) && nodes > 50 {
+                    worst_above_50 = worst_above_50.max(g);
+                }
+                format!("{:.2}", g)
+            })
+            .collect();
+        parts.push(format!("n = {nodes}: {}", ginis.join(" / ")));
+    }
+    let exponents: Vec<String> = EXPONENTS.iter().map(|e| format!("{e}")).collect();
+    let row = row.system(format!(
+        "Gini of aggregation influence over honest nodes at the end (25 % at +0.5, our default \
+         weighted trimmed mean with a fixed exponent e = {}): {}",
+        exponents.join(" / "),
+        parts.join("; ")
+    ));
+    report::judge(
+        row,
+        claim,
+        worst_above_50,
+        "largest influence Gini at e = 3.5 above 50 nodes",
+    )
 }

@@ -88,6 +88,8 @@ pub enum Measure {
     Sybil,
     /// Aggregation work of the adaptive aggregator against the trimmed mean.
     AdaptiveAggregation,
+    /// The influence Gini over `[claim] sizes` × reputation exponents.
+    AdaptiveExponent,
     /// Not measurable yet: `needs` says what is missing.
     Pending,
 }
@@ -173,7 +175,7 @@ impl Validate for ClaimConfig {
         let sizes_needed = match self.measure {
             Measure::ConvergenceRate => 1,
             Measure::Scale => 2,
-            Measure::ByzantineScale => 1,
+            Measure::ByzantineScale | Measure::AdaptiveExponent => 1,
             _ => 0,
         };
         v.require(

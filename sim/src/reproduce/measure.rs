@@ -70,7 +70,8 @@ pub fn measure(cx: &Context<'_>) -> Result<Row, ReproduceError> {
         | Measure::Ablation
         | Measure::CartelDetection
         | Measure::Sybil
-        | Measure::AdaptiveAggregation => super::byzantine::measure(cx),
+        | Measure::AdaptiveAggregation
+        | Measure::AdaptiveExponent => super::byzantine::measure(cx),
     }
 }
 
