@@ -39,7 +39,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut rules: Vec<String> = Vec::new();
     let mut variants: Vec<String> = Vec::new();
     // (variant, attack, rule) → (drifts, detected shares), in sweep order.
-    let mut cells: BTreeMap<(usize, usize, usize), (Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    let mut cells: BTreeMap<(usize, usize, usize), Cell> = BTreeMap::new();
     for record in reader.records() {
         let record = record?;
         let attack = attack_name(&record[groups]);
