@@ -31,6 +31,7 @@
 //! [`EnergyCosts`]. All state is allocated at construction; no input
 //! allocates.
 
+use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::fmt;
@@ -187,10 +188,12 @@ impl Default for AggregationConfig {
     }
 }
 
+/// The aggregator. The stateful and pipelined ones are boxed so that a
+/// node with a plain rule (the default) pays for the rule alone.
 enum NodeAggregator {
     Rule(Rule),
-    Adaptive(AdaptiveAggregator),
-    Pipeline(Pipeline),
+    Adaptive(Box<AdaptiveAggregator>),
+    Pipeline(Box<Pipeline>),
 }
 
 impl NodeAggregator {
@@ -203,12 +206,12 @@ impl NodeAggregator {
                 rule.validate()?;
                 Ok(NodeAggregator::Rule(rule))
             }
-            AggregationConfig::Adaptive(c) => {
-                Ok(NodeAggregator::Adaptive(AdaptiveAggregator::new(c, dim)?))
-            }
+            AggregationConfig::Adaptive(c) => Ok(NodeAggregator::Adaptive(Box::new(
+                AdaptiveAggregator::new(c, dim)?,
+            ))),
             AggregationConfig::Pipeline(pipeline) => {
                 pipeline.validate()?;
-                Ok(NodeAggregator::Pipeline(pipeline))
+                Ok(NodeAggregator::Pipeline(Box::new(pipeline)))
             }
         }
     }
@@ -224,8 +227,8 @@ impl NodeAggregator {
     fn aggregator(&mut self) -> &mut dyn Aggregator {
         match self {
             NodeAggregator::Rule(rule) => rule,
-            NodeAggregator::Adaptive(adaptive) => adaptive,
-            NodeAggregator::Pipeline(pipeline) => pipeline,
+            NodeAggregator::Adaptive(adaptive) => &mut **adaptive,
+            NodeAggregator::Pipeline(pipeline) => &mut **pipeline,
         }
     }
 }
@@ -319,7 +322,8 @@ pub struct Node {
     reputation: ReputationTable,
     aggregator: NodeAggregator,
     scratch: Scratch,
-    reassembler: Option<Reassembler>,
+    /// Boxed: most nodes never reassemble (frames fit the MTU).
+    reassembler: Option<Box<Reassembler>>,
     outbox: Vec<u8>,
     public: PublicModel,
     peer_models: PeerModels,
@@ -345,7 +349,7 @@ pub struct Node {
     /// which is exactly the test every peer applies to it.
     self_reputation: Q,
     /// Audit state (`None` with audits off, see [`crate::audit`]).
-    audit: Option<audit::AuditState>,
+    audit: Option<Box<audit::AuditState>>,
 }
 
 impl Node {
@@ -703,7 +707,10 @@ impl Node {
     /// so nodes whose frames fit the MTU never pay its buffers).
     fn accept_fragment(&mut self, now: Instant, bytes: &[u8]) -> Result<(), RxError> {
         let reassembler = self.reassembler.get_or_insert_with(|| {
-            Reassembler::new(REASSEMBLY_SLOTS, wire::reassembly::DEFAULT_TIMEOUT)
+            Box::new(Reassembler::new(
+                REASSEMBLY_SLOTS,
+                wire::reassembly::DEFAULT_TIMEOUT,
+            ))
         });
         match reassembler.push(now, bytes)? {
             Some(frame) => {

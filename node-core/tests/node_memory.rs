@@ -69,4 +69,22 @@ fn per_peer_memory_is_what_the_docs_say() {
         core::mem::size_of::<Entry>() + 4 + 4 + 1 + 4 * dim + Encoding::Bfp8.words_len(dim);
     assert_eq!(per_peer, 20 + 55);
     assert_eq!((large - small) as usize, 24 * per_peer);
+    default_node_stays_within_its_measured_size(small);
+}
+
+/// The whole default node at the simulator's default 8 peers: `size_of`
+/// plus the heap it owns after construction (the aggregation scratch grows
+/// on the first aggregation and is not counted). Measured on x86_64 with
+/// `cargo test -p node-core --test node_memory -- --nocapture`: 1,584 B
+/// inline + 772 B heap = 2,356 B (was 2,512 + 772 before audit state,
+/// reassembler, stateful aggregators and rare scratch buffers were boxed).
+/// `raas bench`'s `node B` column measures the same through the simulator.
+fn default_node_stays_within_its_measured_size(heap: i64) {
+    let inline = core::mem::size_of::<Node>() as i64;
+    if cfg!(target_pointer_width = "32") {
+        return; // the figures below are a 64-bit host's
+    }
+    println!("default node: {inline} B inline + {heap} B heap at 8 peers");
+    assert!(inline <= 1_584, "Node grew to {inline} B inline");
+    assert!(inline + heap <= 2_356, "Node grew to {} B", inline + heap);
 }

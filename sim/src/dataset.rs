@@ -242,8 +242,7 @@ impl Dataset {
         let noise_raw = if scale.is_zero() {
             0
         } else {
-            let mut rng = noise::noise_stream(self.seed, node, index);
-            scale.apply(noise::next_centred(&mut rng))
+            scale.apply(noise::centred_at(self.seed, node, index))
         };
         self.combine(self.clean(node, index), noise_raw)
     }

@@ -16,17 +16,18 @@
 
 pub mod counters;
 pub mod topology;
+pub mod word_stream;
 
 use std::fmt;
 
-use node_core::rng::{Purpose, below, chance, stream};
+use node_core::rng::{Purpose, below, chance};
 use node_core::runtime::{Destination, FrameKind, NodeId};
-use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::validate::{Validate, Validator};
 use counters::{Counters, NodeCounters, RadioTotals};
 use topology::{Topology, TopologyError, TopologyKind, TopologySpec};
+use word_stream::WordStream;
 
 /// Largest accepted `grid` `k`.
 pub const MAX_K: u32 = 1024;
@@ -220,8 +221,11 @@ pub struct Radio {
 struct Channel {
     config: RadioConfig,
     loss_threshold: u64,
-    loss_rng: Vec<ChaCha8Rng>,
-    jitter_rng: Vec<ChaCha8Rng>,
+    seed: u64,
+    /// Per receiver, its `RadioLoss` and `RadioJitter` streams (72 B each,
+    /// [`word_stream`]).
+    loss_rng: Vec<WordStream>,
+    jitter_rng: Vec<WordStream>,
     counters: Counters,
 }
 
@@ -239,12 +243,9 @@ impl Radio {
         let channel = Channel {
             config: config.clone(),
             loss_threshold: config.loss_threshold(),
-            loss_rng: (0..n)
-                .map(|i| stream(seed, i, Purpose::RadioLoss))
-                .collect(),
-            jitter_rng: (0..n)
-                .map(|i| stream(seed, i, Purpose::RadioJitter))
-                .collect(),
+            seed,
+            loss_rng: vec![WordStream::new(); n as usize],
+            jitter_rng: vec![WordStream::new(); n as usize],
             counters: Counters::new(n),
         };
         Ok(Radio { topology, channel })
@@ -339,14 +340,16 @@ impl Channel {
         let r = receiver as usize;
         // Always one loss draw per copy, even at p = 0 or 1: runs that
         // differ only in loss probability see the same uniform draws.
-        if chance(&mut self.loss_rng[r], self.loss_threshold) {
+        let mut loss = self.loss_rng[r].reader(self.seed, receiver, Purpose::RadioLoss);
+        if chance(&mut loss, self.loss_threshold) {
             self.counters.lost(receiver, kind);
             report.lost += 1;
             return;
         }
         // Validation bounds the jitter far below u32::MAX.
         let bound = self.config.latency_jitter_us as u32 + 1;
-        let jitter = u64::from(below(&mut self.jitter_rng[r], bound));
+        let mut jitter_rng = self.jitter_rng[r].reader(self.seed, receiver, Purpose::RadioJitter);
+        let jitter = u64::from(below(&mut jitter_rng, bound));
         let at_us = sent_at
             .saturating_add(self.config.latency_base_us)
             .saturating_add(jitter);

@@ -62,6 +62,8 @@ mod centered_clipping;
 mod coordinate;
 mod geometric_median;
 mod krum;
+mod lazy_vec;
+use lazy_vec::LazyVec;
 mod meamed;
 mod monna;
 mod pipeline;
@@ -912,19 +914,19 @@ pub struct Scratch {
     /// One coordinate: `(raw value, peer, index)`.
     column: Vec<(i32, NodeId, u32)>,
     /// Krum: pairwise squared distances, upper triangle.
-    distances: Vec<u128>,
+    distances: LazyVec<u128>,
     /// Krum: one row of distances.
-    row: Vec<u128>,
+    row: LazyVec<u128>,
     /// Krum: `(score, peer, index)`.
-    scores: Vec<(u128, NodeId, u32)>,
+    scores: LazyVec<(u128, NodeId, u32)>,
     /// Reputation-weighted: weights, caps and shares in units of 2^-32.
-    weights: Vec<u64>,
-    caps: Vec<u64>,
-    shares: Vec<u64>,
-    capped: Vec<bool>,
+    weights: LazyVec<u64>,
+    caps: LazyVec<u64>,
+    shares: LazyVec<u64>,
+    capped: LazyVec<bool>,
     /// Weighted trimmed mean: per contribution, the sum over coordinates of
     /// its normalized weight (raw Q16.16).
-    influence: Vec<u64>,
+    influence: LazyVec<u64>,
     /// Pipeline: the pre-aggregated vectors, boxed so that a node that
     /// never pre-aggregates pays one pointer for them. (The newer rules
     /// reuse the buffers above — Bulyan its selection in `order` and its
@@ -948,14 +950,14 @@ impl Scratch {
             order: Vec::with_capacity(n),
             usage: Vec::with_capacity(n),
             column: Vec::with_capacity(n),
-            distances: Vec::with_capacity(n * n.saturating_sub(1) / 2),
-            row: Vec::with_capacity(n),
-            scores: Vec::with_capacity(n),
-            weights: Vec::with_capacity(n),
-            caps: Vec::with_capacity(n),
-            shares: Vec::with_capacity(n),
-            capped: Vec::with_capacity(n),
-            influence: Vec::with_capacity(n),
+            distances: LazyVec::with_capacity(n * n.saturating_sub(1) / 2),
+            row: LazyVec::with_capacity(n),
+            scores: LazyVec::with_capacity(n),
+            weights: LazyVec::with_capacity(n),
+            caps: LazyVec::with_capacity(n),
+            shares: LazyVec::with_capacity(n),
+            capped: LazyVec::with_capacity(n),
+            influence: LazyVec::with_capacity(n),
             pre: None,
         }
     }

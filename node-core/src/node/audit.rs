@@ -18,6 +18,7 @@
 //! With audits disabled `Node::audit` is `None` and every hook returns at
 //! once: the node behaves bit for bit as without this module.
 
+use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -110,8 +111,12 @@ pub(super) struct AuditState {
 }
 
 impl AuditState {
-    /// `None` when audits are off; validates the audit section.
-    pub(super) fn new(config: &NodeConfig, dim: usize) -> Result<Option<AuditState>, ConfigError> {
+    /// `None` when audits are off; validates the audit section. Boxed, so
+    /// that a node with audits off pays one pointer for it, not the state.
+    pub(super) fn new(
+        config: &NodeConfig,
+        dim: usize,
+    ) -> Result<Option<Box<AuditState>>, ConfigError> {
         let audit = config.audit;
         if !audit.enabled {
             return Ok(None);
@@ -121,7 +126,7 @@ impl AuditState {
             .map_err(ConfigError::Audit)?;
         let outstanding = usize::from(audit.max_outstanding);
         let peers_max = usize::from(config.delta.tracked_peers);
-        Ok(Some(AuditState {
+        Ok(Some(Box::new(AuditState {
             config: audit,
             table: audit::step_table(
                 config.step_size_by_regime,
@@ -141,7 +146,7 @@ impl AuditState {
             out_next: 0,
             out_kind: FrameKind::AuditChallenge,
             out_destination: Destination::Broadcast,
-        }))
+        })))
     }
 
     fn peer_mut(&mut self, peer: NodeId) -> Option<&mut PeerEntry> {
@@ -482,7 +487,7 @@ fn next_audit_message(
 /// outliers for audit priority. Runs only with audits and Grubbs on and
 /// 3..=64 peers.
 pub(super) fn audit_grubbs(
-    audit: &mut Option<AuditState>,
+    audit: &mut Option<Box<AuditState>>,
     counters: &mut AuditCounters,
     peers: &[Contribution<'_>],
     aggregate: &[Q],

@@ -9,8 +9,17 @@
 //! deviations and has excess kurtosis −0.3 (Irwin–Hall, n = 4). Because the
 //! noise of sample `k` depends only on `(seed, node, k)`, samples can be
 //! asked in any order and no draw in one node shifts another.
+//!
+//! Random access is the hot path (one sample per event), so [`centred_at`]
+//! computes the single ChaCha8 block that holds words `2k, 2k + 1` (block
+//! `⌊2k / 16⌋`, words `2k mod 16` and the next) with a scalar ChaCha8
+//! ([`chacha8_block`]) instead of building a generator, which would compute
+//! four blocks to use two words. The block function is the standard one
+//! (RFC 7539's layout with a 64-bit block counter in words 12–13 and the
+//! 64-bit stream number, 0, in words 14–15, as `rand_chacha` uses); a test
+//! checks it word for word against `rand_chacha` at many positions.
 
-use node_core::rng::{Purpose, stream};
+use node_core::rng::{Purpose, stream, stream_key};
 use rand_chacha::ChaCha8Rng;
 use rand_core::Rng;
 
@@ -71,6 +80,64 @@ pub fn noise_stream(seed: u64, node: u32, index: u64) -> ChaCha8Rng {
     rng
 }
 
+/// The centred sum of sample `index` of `node`'s noise stream: the same
+/// value as [`next_centred`] on [`noise_stream`]`(seed, node, index)`,
+/// computing only the one ChaCha8 block that holds it.
+pub fn centred_at(seed: u64, node: u32, index: u64) -> i32 {
+    let key = stream_key(seed, node, Purpose::DataNoise);
+    // Words 2·index and 2·index + 1: the same block, as 16 is even.
+    let word = u128::from(index) * WORDS_PER_SAMPLE;
+    // The generator's block counter is 64 bits and wraps (rand_chacha
+    // ignores the upper bits of a word position): truncation intended.
+    let block = (word / 16) as u64;
+    let offset = (word % 16) as usize;
+    let out = chacha8_block(&key, block);
+    centred_sum(out[offset], out[offset + 1])
+}
+
+/// One ChaCha8 block (8 rounds) of key `key` at 64-bit block counter
+/// `block`, stream number 0: the 16 output words in order.
+pub fn chacha8_block(key: &[u8; 32], block: u64) -> [u32; 16] {
+    let mut input = [0_u32; 16];
+    input[0] = 0x6170_7865;
+    input[1] = 0x3320_646e;
+    input[2] = 0x7962_2d32;
+    input[3] = 0x6b20_6574;
+    for (slot, chunk) in input[4..12].iter_mut().zip(key.chunks_exact(4)) {
+        *slot = u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+    }
+    // Truncations intended: the counter's low and high words.
+    input[12] = block as u32;
+    input[13] = (block >> 32) as u32;
+    let mut x = input;
+    for _ in 0..4 {
+        quarter_round(&mut x, 0, 4, 8, 12);
+        quarter_round(&mut x, 1, 5, 9, 13);
+        quarter_round(&mut x, 2, 6, 10, 14);
+        quarter_round(&mut x, 3, 7, 11, 15);
+        quarter_round(&mut x, 0, 5, 10, 15);
+        quarter_round(&mut x, 1, 6, 11, 12);
+        quarter_round(&mut x, 2, 7, 8, 13);
+        quarter_round(&mut x, 3, 4, 9, 14);
+    }
+    for (word, start) in x.iter_mut().zip(input) {
+        *word = word.wrapping_add(start);
+    }
+    x
+}
+
+#[inline(always)]
+fn quarter_round(x: &mut [u32; 16], a: usize, b: usize, c: usize, d: usize) {
+    x[a] = x[a].wrapping_add(x[b]);
+    x[d] = (x[d] ^ x[a]).rotate_left(16);
+    x[c] = x[c].wrapping_add(x[d]);
+    x[b] = (x[b] ^ x[c]).rotate_left(12);
+    x[a] = x[a].wrapping_add(x[b]);
+    x[d] = (x[d] ^ x[a]).rotate_left(8);
+    x[c] = x[c].wrapping_add(x[d]);
+    x[b] = (x[b] ^ x[c]).rotate_left(7);
+}
+
 /// The next centred sum from a positioned noise stream.
 pub fn next_centred(rng: &mut ChaCha8Rng) -> i32 {
     let w0 = rng.next_u32();
@@ -97,6 +164,52 @@ mod tests {
         assert!((got - 0.5).abs() < 2e-5, "{got}");
         assert_eq!(scale.apply(-one_sigma), -scale.apply(one_sigma));
         assert!(NoiseScale::from_std(0.0).is_zero());
+    }
+
+    #[test]
+    fn single_block_matches_rand_chacha_word_for_word() {
+        for (seed, node) in [(0_u64, 0_u32), (1, 7), (u64::MAX, u32::MAX), (42, 9_999)] {
+            let key = stream_key(seed, node, Purpose::DataNoise);
+            for block in [
+                0_u64,
+                1,
+                2,
+                3,
+                4,
+                5,
+                63,
+                1 << 20,
+                (1 << 32) - 1,
+                1 << 32,
+                u64::MAX,
+            ] {
+                let mut rng = stream(seed, node, Purpose::DataNoise);
+                rng.set_word_pos(u128::from(block) * 16);
+                let expected: Vec<u32> = (0..16).map(|_| rng.next_u32()).collect();
+                assert_eq!(
+                    chacha8_block(&key, block).to_vec(),
+                    expected,
+                    "block {block}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn centred_at_matches_the_positioned_stream() {
+        for seed in [0_u64, 3, u64::MAX] {
+            for node in [0_u32, 1, 12_345] {
+                let indices = (0..100).chain([1 << 40, u64::MAX / 2, u64::MAX]);
+                for index in indices {
+                    let mut rng = noise_stream(seed, node, index);
+                    assert_eq!(
+                        centred_at(seed, node, index),
+                        next_centred(&mut rng),
+                        "{index}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
