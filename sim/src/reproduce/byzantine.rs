@@ -360,6 +360,73 @@ pub fn cells(claim: &ClaimConfig) -> Vec<Cell> {
     }
 }
 
+/// The same cells in the other setup (consensus task ↔ system), for the
+/// claims measured in both forms; attack-taxonomy's at 30 % only.
+pub fn other_form(claim: &ClaimConfig, cells: &[Cell]) -> Vec<Cell> {
+    let flip = |c: &Cell| Cell {
+        label: if c.paper {
+            format!("system-{}", c.label.trim_start_matches("paper-"))
+        } else {
+            format!("paper-{}", c.label)
+        },
+        paper: !c.paper,
+        ..c.clone()
+    };
+    match claim.measure {
+        Measure::ByzantineScale
+        | Measure::Baselines
+        | Measure::Ablation
+        | Measure::MaxDrift
+        | Measure::AdaptiveExponent => cells.iter().map(flip).collect(),
+        Measure::AttackTaxonomy => cells.iter().filter(|c| c.share == 0.3).map(flip).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Runs one claim needs per seed (both forms).
+pub fn cell_count(claim: &ClaimConfig) -> usize {
+    let primary = cells(claim);
+    primary.len() + other_form(claim, &primary).len()
+}
+
+/// Adds the other form's cells to `row`: on the consensus task the honest
+/// nodes' absolute drift, on the system their drift against the
+/// attack-free run, each with the share of attackers detected.
+fn with_other_form(row: Row, cells: &[Cell], runs: &[Vec<AttackFigures>]) -> Row {
+    let Some(first) = cells.first() else {
+        return row;
+    };
+    let parts: Vec<String> = cells
+        .iter()
+        .zip(runs)
+        .map(|(cell, figures)| {
+            let value = if cell.paper {
+                format!("{:.4}", stat(figures, |r| r.attacked).0)
+            } else {
+                format!("{:+.1} %", stat(figures, |r| r.drift_pct).0)
+            };
+            let name = cell
+                .label
+                .split_once('-')
+                .map_or(cell.label.as_str(), |(_, l)| l);
+            format!("{name} {value} (detected {:.0} %)", detected_pct(figures))
+        })
+        .collect();
+    if first.paper {
+        row.paper_setup(format!(
+            "the same cells on the consensus task (n = 100 unless named, honest drift as absolute \
+             RMSE to the truth; the paper's line 0.05): {}",
+            parts.join("; ")
+        ))
+    } else {
+        row.system(format!(
+            "the same cells on the system scenario (SmoothSine grid, honest held-out RMSE \
+             against the attack-free run): {}",
+            parts.join("; ")
+        ))
+    }
+}
+
 /// Runs `cells` for every seed; figures per cell, in seed order.
 fn run_cells(cx: &Context<'_>, cells: &[Cell]) -> Result<Vec<Vec<AttackFigures>>, ReproduceError> {
     let mut sets: Vec<(PathBuf, PathBuf)> = Vec::with_capacity(cells.len());
@@ -410,21 +477,25 @@ fn detected_pct(runs: &[AttackFigures]) -> f64 {
 /// Measures one of this module's claims.
 pub fn measure(cx: &Context<'_>) -> Result<Row, ReproduceError> {
     let cells = cells(cx.claim);
-    let runs = run_cells(cx, &cells)?;
+    let other = other_form(cx.claim, &cells);
+    let all: Vec<Cell> = cells.iter().chain(&other).cloned().collect();
+    let all_runs = run_cells(cx, &all)?;
+    let (runs, other_runs) = all_runs.split_at(cells.len());
     let row = Row::new(cx.claim);
-    Ok(match cx.claim.measure {
-        Measure::ByzantineDrift => byzantine_drift(cx.claim, row, &runs),
-        Measure::ByzantineScale => byzantine_scale(cx.claim, row, &cells, &runs),
-        Measure::AttackTaxonomy => attack_taxonomy(cx.claim, row, &runs),
-        Measure::MaxDrift => max_drift(row, &runs),
-        Measure::Baselines => baselines(cx.claim, row, &runs),
-        Measure::Ablation => ablation(cx.claim, row, &runs),
-        Measure::CartelDetection => cartel_detection(cx.claim, row, &runs),
-        Measure::Sybil => sybil(cx.claim, row, &runs),
-        Measure::AdaptiveAggregation => adaptive_aggregation(cx.claim, row, &runs),
-        Measure::AdaptiveExponent => adaptive_exponent(cx.claim, row, &cells, &runs),
+    let row = match cx.claim.measure {
+        Measure::ByzantineDrift => byzantine_drift(cx.claim, row, runs),
+        Measure::ByzantineScale => byzantine_scale(cx.claim, row, &cells, runs),
+        Measure::AttackTaxonomy => attack_taxonomy(cx.claim, row, runs),
+        Measure::MaxDrift => max_drift(row, runs),
+        Measure::Baselines => baselines(cx.claim, row, runs),
+        Measure::Ablation => ablation(cx.claim, row, runs),
+        Measure::CartelDetection => cartel_detection(cx.claim, row, runs),
+        Measure::Sybil => sybil(cx.claim, row, runs),
+        Measure::AdaptiveAggregation => adaptive_aggregation(cx.claim, row, runs),
+        Measure::AdaptiveExponent => adaptive_exponent(cx.claim, row, &cells, runs),
         _ => unreachable!("measure::measure dispatches only Byzantine claims here"),
-    })
+    };
+    Ok(with_other_form(row, &other, other_runs))
 }
 
 fn byzantine_drift(claim: &ClaimConfig, row: Row, runs: &[Vec<AttackFigures>]) -> Row {
@@ -622,6 +693,11 @@ fn cartel_detection(claim: &ClaimConfig, row: Row, runs: &[Vec<AttackFigures>]) 
             pm(overhead, 1),
         ));
     }
+    let row = row.paper_setup(
+        "not applicable: on the consensus task models are set, not trained, so an audit has \
+         nothing to recompute (the paper's script hard-coded every audit outcome)"
+            .to_string(),
+    );
     let row = row.system(format!(
         "10 % cartel (a shared small bias inside the honest spread), audits on (3 % of received \
          updates challenged, ban after 2 failed recomputations), 200 rounds: {}",

@@ -45,7 +45,7 @@ pub fn runs_needed(claim: &ClaimConfig, seeds: u64) -> u64 {
         Measure::Scale => seeds * claim.sizes.len() as u64,
         Measure::RegimeAccuracy | Measure::Persistence => 2 * seeds,
         Measure::Hysteresis | Measure::Determinism | Measure::Pending => 0,
-        _ => super::byzantine::cells(claim).len() as u64 * seeds,
+        _ => super::byzantine::cell_count(claim) as u64 * seeds,
     }
 }
 
