@@ -420,17 +420,13 @@ impl Node {
             audit.out_destination = destination;
             self.frame_id = self.frame_id.wrapping_add(1);
         }
-        let frame = &audit.out[..audit.out_len];
-        let mut pieces = wire::Fragmenter::new(frame, buf.len(), self.frame_id).ok()?;
-        // Bounded by MAX_FRAGMENTS, as the update path in `Node`.
-        let mut len = 0;
-        for _ in 0..=audit.out_next {
-            len = pieces.emit_next(buf).ok()??;
-        }
-        audit.out_next += 1;
-        if pieces.remaining() == 0 {
-            audit.out_len = 0;
-        }
+        let len = super::next_fragment(
+            &audit.out,
+            &mut audit.out_len,
+            &mut audit.out_next,
+            self.frame_id,
+            buf,
+        )?;
         self.meter
             .spend_bytes(len, self.config.costs.tx_uj_per_byte);
         Some(Transmit {
