@@ -314,31 +314,6 @@ pub struct NodeCounters {
     pub audit: AuditCounters,
 }
 
-/// Writes the next fragment of the queued frame `out[..*out_len]` (fragment
-/// `*next`, to `buf`'s MTU) into `buf` and returns its length, advancing
-/// `*next` and clearing `*out_len` after the last one. Bounded: at most
-/// `MAX_FRAGMENTS` pieces; earlier ones are re-emitted into `buf` and
-/// overwritten, which keeps the node free of a per-frame cursor object.
-/// Shared by the model-update outbox and the audit outbox.
-fn next_fragment(
-    out: &[u8],
-    out_len: &mut usize,
-    next: &mut u8,
-    frame_id: u16,
-    buf: &mut [u8],
-) -> Option<usize> {
-    let mut pieces = wire::Fragmenter::new(&out[..*out_len], buf.len(), frame_id).ok()?;
-    let mut len = 0;
-    for _ in 0..=*next {
-        len = pieces.emit_next(buf).ok()??;
-    }
-    *next += 1;
-    if pieces.remaining() == 0 {
-        *out_len = 0;
-    }
-    Some(len)
-}
-
 /// The RaaS node runtime.
 pub struct Node {
     config: NodeConfig,
@@ -848,7 +823,7 @@ impl Runtime for Node {
         if self.outbox_len == 0 {
             return self.poll_audit_transmit(now, buf);
         }
-        let len = next_fragment(
+        let len = wire::next_fragment(
             &self.outbox,
             &mut self.outbox_len,
             &mut self.outbox_next,

@@ -420,7 +420,7 @@ impl Node {
             audit.out_destination = destination;
             self.frame_id = self.frame_id.wrapping_add(1);
         }
-        let len = super::next_fragment(
+        let len = wire::next_fragment(
             &audit.out,
             &mut audit.out_len,
             &mut audit.out_next,

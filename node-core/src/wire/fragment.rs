@@ -301,6 +301,32 @@ impl<'a> Fragmenter<'a> {
     }
 }
 
+/// Writes the next fragment of the queued frame `out[..*out_len]` (fragment
+/// `*next`, to `buf`'s MTU) into `buf` and returns its length, advancing
+/// `*next` and clearing `*out_len` after the last one. Bounded: at most
+/// [`super::MAX_FRAGMENTS`] pieces; earlier ones are re-emitted into `buf` and
+/// overwritten, which keeps the node free of a per-frame cursor object.
+/// Shared by `Node`'s model-update and audit outboxes and by hosts that
+/// queue frames of their own (the simulator's attackers).
+pub fn next_fragment(
+    out: &[u8],
+    out_len: &mut usize,
+    next: &mut u8,
+    frame_id: u16,
+    buf: &mut [u8],
+) -> Option<usize> {
+    let mut pieces = Fragmenter::new(&out[..*out_len], buf.len(), frame_id).ok()?;
+    let mut len = 0;
+    for _ in 0..=*next {
+        len = pieces.emit_next(buf).ok()??;
+    }
+    *next += 1;
+    if pieces.remaining() == 0 {
+        *out_len = 0;
+    }
+    Some(len)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -74,7 +74,7 @@ mod view;
 
 pub use crate::runtime::{FrameKind, NodeId, RxError};
 pub use challenge::{Packet as AuditChallengePacket, Repr as AuditChallengeRepr};
-pub use fragment::{Fragmenter, Packet as FragmentPacket, Repr as FragmentRepr};
+pub use fragment::{Fragmenter, Packet as FragmentPacket, Repr as FragmentRepr, next_fragment};
 pub use frame::{Frame, FrameRepr, Message};
 pub use heartbeat::{Packet as HeartbeatPacket, Repr as HeartbeatRepr};
 pub use proof::{Packet as ProofPacket, Repr as ProofRepr};

@@ -407,17 +407,13 @@ impl<R: Runtime> Attacker<R> {
 
     /// The next piece of the outbox frame, cut to `buf.len()` (the MTU).
     fn emit_piece(&mut self, buf: &mut [u8]) -> Option<Transmit> {
-        let frame = &self.outbox[..self.outbox_len];
-        let mut pieces = wire::Fragmenter::new(frame, buf.len(), self.frame_id).ok()?;
-        let mut len = 0;
-        // Bounded by MAX_FRAGMENTS, as in node-core's Node.
-        for _ in 0..=self.outbox_next {
-            len = pieces.emit_next(buf).ok()??;
-        }
-        self.outbox_next += 1;
-        if pieces.remaining() == 0 {
-            self.outbox_len = 0;
-        }
+        let len = wire::next_fragment(
+            &self.outbox,
+            &mut self.outbox_len,
+            &mut self.outbox_next,
+            self.frame_id,
+            buf,
+        )?;
         Some(Transmit {
             len,
             kind: self.outbox_kind,
