@@ -302,7 +302,7 @@ impl LinearNeuron {
 
     /// Heap bytes this neuron owns (its word slice).
     pub fn heap_bytes(&self) -> usize {
-        core::mem::size_of_val::<[Q]>(&self.words)
+        crate::heap::of_slice(&self.words)
     }
 
     fn weights_mut(&mut self) -> &mut [Q] {

@@ -505,6 +505,46 @@ impl Node {
         Ok(node)
     }
 
+    /// Bytes of this node's state: `size_of::<Node>()` plus every heap
+    /// allocation it owns, from capacities (see [`crate::heap`]), the
+    /// aggregation scratch included once it has grown. The shared
+    /// configuration is not included: it is one allocation per run (or
+    /// per peer-table size), [`Node::config_bytes`] bytes, whichever number
+    /// of nodes share it (for a node built by [`Node::new`] it is the
+    /// node's own).
+    pub fn state_bytes(&self) -> usize {
+        use crate::heap::{of_box, of_vec};
+        let aggregator = match &self.aggregator {
+            NodeAggregator::Rule(_) => 0,
+            NodeAggregator::Adaptive(adaptive) => {
+                core::mem::size_of::<AdaptiveAggregator>() + adaptive.heap_bytes()
+            }
+            NodeAggregator::Pipeline(_) => core::mem::size_of::<Pipeline>(),
+        };
+        let heap = self.model.heap_bytes()
+            + self.reputation.heap_bytes()
+            + aggregator
+            + self.scratch.heap_bytes()
+            + of_box(&self.reassembler)
+            + self.reassembler.as_ref().map_or(0, |r| r.heap_bytes())
+            + of_vec(&self.outbox)
+            + self.public.heap_bytes()
+            + self.peer_models.heap_bytes()
+            + of_vec(&self.scratch_weights)
+            + of_box(&self.audit)
+            + self.audit.as_ref().map_or(0, |a| a.heap_bytes());
+        core::mem::size_of::<Node>() + heap
+    }
+
+    /// Bytes of the shared configuration's allocation (the `Arc`'s two
+    /// counters and the [`NodeConfig`]).
+    pub fn config_bytes() -> usize {
+        let counters = core::alloc::Layout::new::<[usize; 2]>();
+        counters
+            .extend(core::alloc::Layout::new::<NodeConfig>())
+            .map_or(0, |(layout, _)| layout.pad_to_align().size())
+    }
+
     /// The configuration. Its `id`, `seed` and `swarm_size` are this
     /// node's only for a node built by [`Node::new`]; [`Node::identity`]
     /// holds them for every node.

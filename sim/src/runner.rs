@@ -197,7 +197,9 @@ pub const NODE_RUNTIME: &str = "node-core Node";
 /// runtime of `raas run`).
 pub fn node_core_runtime(scenario: &Scenario, init: &NodeInit) -> Result<Node, String> {
     let round_period = Duration::from_micros(scenario.run.round_period_us());
-    Node::new(scenario.node.to_core(init, round_period)).map_err(|e| e.to_string())
+    // One configuration per run (per radio degree), shared by its nodes.
+    let (shared, identity) = scenario.node.to_shared_core(init, round_period);
+    Node::with_shared(shared, identity).map_err(|e| e.to_string())
 }
 
 /// Loads, runs and writes one scenario with node-core's [`Node`] (wrapped

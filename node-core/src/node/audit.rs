@@ -149,6 +149,18 @@ impl AuditState {
         })))
     }
 
+    /// Heap bytes the state owns, its own box excluded.
+    pub(super) fn heap_bytes(&self) -> usize {
+        use crate::heap::of_vec;
+        self.live.heap_bytes()
+            + self.frozen.heap_bytes()
+            + of_vec(&self.peers)
+            + of_vec(&self.slots)
+            + of_vec(&self.slot_words)
+            + of_vec(&self.responses)
+            + of_vec(&self.out)
+    }
+
     fn peer_mut(&mut self, peer: NodeId) -> Option<&mut PeerEntry> {
         self.peers.iter_mut().find(|p| p.stats.peer == peer)
     }
