@@ -16,8 +16,8 @@ pub fn of_vec<T>(vec: &Vec<T>) -> usize {
     vec.capacity() * size_of::<T>()
 }
 
-/// Bytes of a boxed slice's buffer.
-pub fn of_slice<T>(slice: &Box<[T]>) -> usize {
+/// Bytes of a boxed slice's buffer (pass `&boxed[..]`).
+pub fn of_slice<T>(slice: &[T]) -> usize {
     core::mem::size_of_val::<[T]>(slice)
 }
 
