@@ -989,6 +989,10 @@ impl Runtime for Node {
     fn reputation_table(&self) -> Option<&ReputationTable> {
         Some(&self.reputation)
     }
+
+    fn state_bytes(&self) -> Option<usize> {
+        Some(Node::state_bytes(self))
+    }
 }
 
 #[cfg(test)]

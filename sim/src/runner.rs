@@ -394,6 +394,12 @@ pub fn run_text_with<R: Runtime + Send>(
     );
     summary.faults = main.faults().report();
     summary.influence_gini = influence_gini(&scenario, &main);
+    summary.node_state_bytes = summary::NodeStateBytes::of(
+        main.nodes(),
+        |id| main.adversary().is_none_or(|d| d.is_honest(id)),
+        (runtime == NODE_RUNTIME || runtime == consensus::RUNTIME)
+            .then(|| Node::config_bytes() as u64),
+    );
     if let Some(detection) = main.adversary() {
         let free = others
             .iter()
