@@ -193,6 +193,10 @@ fn default_node_stays_within_its_measured_size(heap: i64) {
         return; // the figures below are a 64-bit host's
     }
     println!("default node: {inline} B inline + {heap} B heap at 8 peers");
-    assert!(inline <= 1_584, "Node grew to {inline} B inline");
-    assert!(inline + heap <= 2_356, "Node grew to {} B", inline + heap);
+    // 1,056 + 840 = 1,896 B (was 1,584 + 772 = 2,356 B before the shared
+    // configuration and the sized predictor); the paper's 1,024 B is not
+    // reached (docs/performance.md, "Node state to 1 KB").
+    assert!(inline <= 1_056, "Node grew to {inline} B inline");
+    assert!(heap <= 840, "Node's heap grew to {heap} B");
+    assert!(inline + heap <= 1_896, "Node grew to {} B", inline + heap);
 }
