@@ -51,6 +51,7 @@ pub mod aggregate;
 pub mod audit;
 pub mod digest;
 pub mod gossip;
+pub mod heap;
 pub mod model;
 pub mod node;
 pub mod power;

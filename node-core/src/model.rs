@@ -18,6 +18,7 @@
 //! [`Predictor::predict`] is pure, so calling it zero or many times changes
 //! nothing; [`Predictor::observe`] recomputes the same prediction itself.
 
+use alloc::boxed::Box;
 use core::fmt;
 
 use crate::q::{self, Acc, Q};
@@ -222,11 +223,13 @@ fn check_step_size(step_size: Q) -> Result<(), ConfigError> {
 /// Weight order (export/import): `weights[k]` multiplies the sample of lag
 /// `k + 1` for `k < n`, and `weights[n]` is the bias; `dim = n + 1`.
 ///
-/// State is two fixed arrays (no allocation, ever): 276 bytes.
+/// State: one boxed slice of `dim + window_len` words, the weights then
+/// the input window (sized by the configuration, allocated once at
+/// construction; nothing allocates afterwards), plus 20 bytes inline.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LinearNeuron {
-    weights: [Q; DIM_MAX],
-    history: [Q; WINDOW_LEN_MAX],
+    /// `weights[..dim]` then `history[..window_len]`.
+    words: Box<[Q]>,
     /// Slot of `history` the next sample is written to.
     history_next: u8,
     /// Samples in `history`, saturating at `window_len`.
@@ -241,9 +244,9 @@ impl LinearNeuron {
     /// A neuron with empty history and the configured initial weights.
     pub fn new(config: LinearNeuronConfig) -> Result<Self, ConfigError> {
         config.validate()?;
+        let window_len = usize::from(config.window_len);
         let mut neuron = LinearNeuron {
-            weights: [q::ZERO; DIM_MAX],
-            history: [q::ZERO; WINDOW_LEN_MAX],
+            words: alloc::vec![q::ZERO; 2 * window_len + 1].into_boxed_slice(),
             history_next: 0,
             history_len: 0,
             window_len: config.window_len,
@@ -259,7 +262,7 @@ impl LinearNeuron {
         let dim = self.dim();
         match initial {
             InitialWeights::Zeros => {}
-            InitialWeights::LastValue => self.weights[0] = q::ONE,
+            InitialWeights::LastValue => self.words[0] = q::ONE,
             InitialWeights::Random {
                 seed,
                 node,
@@ -270,7 +273,7 @@ impl LinearNeuron {
                 debug_assert!(amplitude_raw >= 0);
                 // Non-negative and ≤ weight_limit (validated), so 2a + 1 fits u32.
                 let span = amplitude_raw.unsigned_abs() * 2 + 1;
-                for weight in self.weights.iter_mut().take(dim) {
+                for weight in self.words.iter_mut().take(dim) {
                     let draw = rng::below(&mut stream, span);
                     // draw ≤ 2a < 2^31: the cast is lossless.
                     *weight = q::from_raw(draw as i32 - amplitude_raw);
@@ -297,19 +300,38 @@ impl LinearNeuron {
         self.weight_limit
     }
 
+    /// Heap bytes this neuron owns (its word slice).
+    pub fn heap_bytes(&self) -> usize {
+        crate::heap::of_slice(&self.words)
+    }
+
+    fn weights_mut(&mut self) -> &mut [Q] {
+        let dim = self.dim();
+        &mut self.words[..dim]
+    }
+
+    fn history(&self) -> &[Q] {
+        &self.words[self.dim()..]
+    }
+
+    fn history_mut(&mut self) -> &mut [Q] {
+        let dim = self.dim();
+        &mut self.words[dim..]
+    }
+
     /// The sample of lag `lag` (1 = the latest), 0 before it was seen.
     fn lagged(&self, lag: usize) -> Q {
         let window_len = usize::from(self.window_len);
         debug_assert!(lag >= 1 && lag <= window_len);
         let index = (usize::from(self.history_next) + window_len - lag) % window_len;
-        self.history[index]
+        self.history()[index]
     }
 
     fn push(&mut self, sample: Q) {
         let window_len = usize::from(self.window_len);
         let next = usize::from(self.history_next);
         debug_assert!(next < window_len);
-        self.history[next] = sample;
+        self.history_mut()[next] = sample;
         // Both values are < window_len ≤ 32: the casts are lossless.
         self.history_next = ((next + 1) % window_len) as u8;
         self.history_len = (usize::from(self.history_len) + 1).min(window_len) as u8;
@@ -365,7 +387,7 @@ impl LinearNeuron {
                 got: samples.len(),
             });
         }
-        self.history = [q::ZERO; WINDOW_LEN_MAX];
+        self.history_mut().fill(q::ZERO);
         self.history_next = 0;
         self.history_len = 0;
         for sample in samples {
@@ -376,8 +398,8 @@ impl LinearNeuron {
 
     fn nudge(&mut self, index: usize, delta: Q) {
         let limit = self.weight_limit;
-        let moved = self.weights[index].saturating_add(delta);
-        self.weights[index] = q::clamp(moved, -limit, limit);
+        let moved = self.words[index].saturating_add(delta);
+        self.words[index] = q::clamp(moved, -limit, limit);
     }
 }
 
@@ -390,9 +412,9 @@ impl Predictor for LinearNeuron {
         let window_len = usize::from(self.window_len);
         let mut acc = Acc::new();
         for lag in 1..=window_len {
-            acc.mac(self.weights[lag - 1], self.lagged(lag));
+            acc.mac(self.words[lag - 1], self.lagged(lag));
         }
-        acc.add(self.weights[window_len]);
+        acc.add(self.words[window_len]);
         acc.finish()
     }
 
@@ -408,7 +430,7 @@ impl Predictor for LinearNeuron {
     }
 
     fn weights(&self) -> &[Q] {
-        &self.weights[..self.dim()]
+        &self.words[..self.dim()]
     }
 
     /// Also refuses any weight outside `[-weight_limit, weight_limit]`:
@@ -425,7 +447,7 @@ impl Predictor for LinearNeuron {
         if let Some(index) = weights.iter().position(|w| *w < -limit || *w > limit) {
             return Err(ModelError::WeightOutOfRange { index });
         }
-        self.weights[..dim].copy_from_slice(weights);
+        self.weights_mut().copy_from_slice(weights);
         Ok(())
     }
 }
@@ -440,10 +462,10 @@ impl LinearNeuron {
     pub(crate) fn encode_state(&self, w: &mut Writer<'_>) {
         w.u8(self.history_next);
         w.u8(self.history_len);
-        for weight in &self.weights[..self.dim()] {
+        for weight in self.weights() {
             w.q(*weight);
         }
-        for sample in &self.history[..usize::from(self.window_len)] {
+        for sample in self.history() {
             w.q(*sample);
         }
     }
@@ -461,14 +483,10 @@ impl LinearNeuron {
             return Err(Invalid);
         }
         let limit = self.weight_limit;
-        let dim = self.dim();
-        for weight in &mut self.weights[..dim] {
+        for weight in self.weights_mut() {
             *weight = r.q_in(-limit, limit)?;
         }
-        for (slot, sample) in self.history[..usize::from(window_len)]
-            .iter_mut()
-            .enumerate()
-        {
+        for (slot, sample) in self.history_mut().iter_mut().enumerate() {
             *sample = r.q()?;
             if slot >= usize::from(len) && *sample != q::ZERO {
                 return Err(Invalid);

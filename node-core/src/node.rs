@@ -32,6 +32,7 @@
 //! allocates.
 
 use alloc::boxed::Box;
+use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::fmt;
@@ -161,6 +162,29 @@ impl Default for NodeConfig {
             aggregate_mix: [q::ratio(1, 10), q::ratio(1, 2), q::ONE],
             costs: EnergyCosts::default(),
             audit: AuditConfig::default(),
+        }
+    }
+}
+
+/// What differs between the nodes of one run: the fields of
+/// [`NodeConfig`] that [`Node::with_shared`] takes per node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NodeIdentity {
+    /// This node's id.
+    pub id: NodeId,
+    /// The run's seed.
+    pub seed: u64,
+    /// Swarm size.
+    pub swarm_size: u32,
+}
+
+impl NodeIdentity {
+    /// The identity fields of `config`.
+    pub fn of(config: &NodeConfig) -> NodeIdentity {
+        NodeIdentity {
+            id: config.id,
+            seed: config.seed,
+            swarm_size: config.swarm_size,
         }
     }
 }
@@ -316,7 +340,12 @@ pub struct NodeCounters {
 
 /// The RaaS node runtime.
 pub struct Node {
-    config: NodeConfig,
+    /// The read-only configuration, shared by every node of a run built
+    /// with [`Node::with_shared`]; its `id`, `seed` and `swarm_size` are
+    /// not read (see `identity`).
+    config: Arc<NodeConfig>,
+    /// This node's `id`, `seed` and `swarm_size`.
+    identity: NodeIdentity,
     model: LinearNeuron,
     entropy: EntropySignal,
     detector: RegimeDetector,
@@ -354,8 +383,43 @@ pub struct Node {
 }
 
 impl Node {
-    /// A node at time zero with the given configuration.
+    /// A node at time zero with the given configuration (which it owns:
+    /// `Arc::new(config)`; see [`Node::with_shared`] to share one among
+    /// the nodes of a run).
     pub fn new(config: NodeConfig) -> Result<Node, ConfigError> {
+        let identity = NodeIdentity::of(&config);
+        let model = config.model;
+        Node::build(Arc::new(config), identity, model)
+    }
+
+    /// A node at time zero with the shared configuration `shared` and its
+    /// own `identity`: the same node as `Node::new` of `shared` with
+    /// `id`, `seed` and `swarm_size` set from `identity` and, when the
+    /// initial weights are [`model::InitialWeights::Random`], their
+    /// `seed` and `node` set to `identity.seed` and `identity.id`. The
+    /// `id`, `seed` and `swarm_size` of `shared` are never read, so a host
+    /// builds one configuration per run (or per peer-table size) and
+    /// clones the `Arc` into every node: 8 bytes per node instead of a
+    /// ~300-byte copy.
+    pub fn with_shared(
+        shared: Arc<NodeConfig>,
+        identity: NodeIdentity,
+    ) -> Result<Node, ConfigError> {
+        let mut model = shared.model;
+        if let model::InitialWeights::Random { seed, node, .. } = &mut model.initial_weights {
+            *seed = identity.seed;
+            *node = identity.id;
+        }
+        Node::build(shared, identity, model)
+    }
+
+    /// Validates `config` and builds the node; `model` is `config.model`
+    /// with the identity's initial-weight stream.
+    fn build(
+        config: Arc<NodeConfig>,
+        identity: NodeIdentity,
+        model: LinearNeuronConfig,
+    ) -> Result<Node, ConfigError> {
         if config.round_period == Duration::ZERO {
             return Err(ConfigError::RoundPeriodZero);
         }
@@ -380,7 +444,7 @@ impl Node {
         {
             return Err(ConfigError::DeltaOutOfRange);
         }
-        let model = LinearNeuron::new(config.model).map_err(ConfigError::Model)?;
+        let model = LinearNeuron::new(model).map_err(ConfigError::Model)?;
         let entropy = EntropySignal::new(config.entropy).map_err(ConfigError::Regime)?;
         let detector = RegimeDetector::new(config.detector).map_err(ConfigError::Regime)?;
         let reputation =
@@ -425,6 +489,7 @@ impl Node {
             aggregator,
             scratch,
             config,
+            identity,
         };
         // Every step size the node may switch to is checked now, so that a
         // regime change can never meet an invalid one.
@@ -440,9 +505,61 @@ impl Node {
         Ok(node)
     }
 
-    /// The configuration.
+    /// Bytes of this node's state: `size_of::<Node>()` plus every heap
+    /// allocation it owns, from capacities (see [`crate::heap`]), the
+    /// aggregation scratch included once it has grown. The shared
+    /// configuration is not included: it is one allocation per run (or
+    /// per peer-table size), [`Node::config_bytes`] bytes, whichever number
+    /// of nodes share it (for a node built by [`Node::new`] it is the
+    /// node's own).
+    pub fn state_bytes(&self) -> usize {
+        use crate::heap::{of_box, of_vec};
+        let aggregator = match &self.aggregator {
+            NodeAggregator::Rule(_) => 0,
+            NodeAggregator::Adaptive(adaptive) => {
+                core::mem::size_of::<AdaptiveAggregator>() + adaptive.heap_bytes()
+            }
+            NodeAggregator::Pipeline(_) => core::mem::size_of::<Pipeline>(),
+        };
+        let heap = self.model.heap_bytes()
+            + self.reputation.heap_bytes()
+            + aggregator
+            + self.scratch.heap_bytes()
+            + of_box(&self.reassembler)
+            + self.reassembler.as_ref().map_or(0, |r| r.heap_bytes())
+            + of_vec(&self.outbox)
+            + self.public.heap_bytes()
+            + self.peer_models.heap_bytes()
+            + of_vec(&self.scratch_weights)
+            + of_box(&self.audit)
+            + self.audit.as_ref().map_or(0, |a| a.heap_bytes());
+        core::mem::size_of::<Node>() + heap
+    }
+
+    /// Bytes of the shared configuration's allocation (the `Arc`'s two
+    /// counters and the [`NodeConfig`]).
+    pub fn config_bytes() -> usize {
+        let counters = core::alloc::Layout::new::<[usize; 2]>();
+        counters
+            .extend(core::alloc::Layout::new::<NodeConfig>())
+            .map_or(0, |(layout, _)| layout.pad_to_align().size())
+    }
+
+    /// The configuration. Its `id`, `seed` and `swarm_size` are this
+    /// node's only for a node built by [`Node::new`]; [`Node::identity`]
+    /// holds them for every node.
     pub fn config(&self) -> &NodeConfig {
         &self.config
+    }
+
+    /// The shared configuration (to build more nodes on it).
+    pub fn shared_config(&self) -> &Arc<NodeConfig> {
+        &self.config
+    }
+
+    /// This node's `id`, `seed` and `swarm_size`.
+    pub fn identity(&self) -> NodeIdentity {
+        self.identity
     }
 
     /// Protocol counters.
@@ -556,7 +673,7 @@ impl Node {
         self.counters.updates_dropped_full += heard.saturating_sub(inbox_max) as u32;
         self.meter.spend(u64::from(self.config.costs.aggregate_uj));
         let own = Contribution {
-            peer: self.config.id,
+            peer: self.identity.id,
             weights: self.model.weights(),
             reputation: q::ONE,
         };
@@ -583,8 +700,8 @@ impl Node {
         // The own model is contribution 0; bucketing's shuffle is seeded
         // per run, node and round.
         let context = aggregate::Context {
-            own: Some(self.config.id),
-            seed: self.config.seed ^ (u64::from(self.config.id) << 32 | u64::from(self.round)),
+            own: Some(self.identity.id),
+            seed: self.identity.seed ^ (u64::from(self.identity.id) << 32 | u64::from(self.round)),
         };
         let result = self.aggregator.aggregator().aggregate_with(
             &context,
@@ -649,7 +766,7 @@ impl Node {
         // Stable tables: the first peers heard are tracked for good, in
         // both tables at once; a newcomer to a full table is refused.
         let untracked = !self.reputation.admits(sender) || !self.peer_models.admits(sender);
-        let refusal = if sender == self.config.id {
+        let refusal = if sender == self.identity.id {
             Some(RxError::UnknownSender)
         } else if self.reputation.is_banned(sender) {
             Some(RxError::Banned)
@@ -741,7 +858,7 @@ impl Node {
             words: out.words,
         };
         let frame = FrameRepr {
-            sender: self.config.id,
+            sender: self.identity.id,
             round: self.round,
             message: Message::ModelUpdate(update),
         };
@@ -871,6 +988,10 @@ impl Runtime for Node {
 
     fn reputation_table(&self) -> Option<&ReputationTable> {
         Some(&self.reputation)
+    }
+
+    fn state_bytes(&self) -> Option<usize> {
+        Some(Node::state_bytes(self))
     }
 }
 

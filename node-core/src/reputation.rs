@@ -262,6 +262,11 @@ pub struct ReputationTable {
 }
 
 impl ReputationTable {
+    /// Heap bytes the table owns (its entries).
+    pub fn heap_bytes(&self) -> usize {
+        crate::heap::of_vec(&self.entries)
+    }
+
     /// An empty table; allocates its `max_peers` entries once.
     pub fn new(config: ReputationConfig) -> Result<ReputationTable, ReputationError> {
         config.validate()?;

@@ -311,6 +311,14 @@ pub trait Runtime {
     fn reputation_table(&self) -> Option<&ReputationTable> {
         None
     }
+
+    /// Bytes of the runtime's state: `size_of` plus the heap it owns,
+    /// computed from capacities (deterministic, no allocator), for hosts
+    /// that report node memory (the simulator's `node_state_bytes`).
+    /// Read-only; by default `None`, a runtime that does not say.
+    fn state_bytes(&self) -> Option<usize> {
+        None
+    }
 }
 
 #[cfg(test)]

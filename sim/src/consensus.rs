@@ -307,6 +307,11 @@ impl Runtime for ConsensusNode {
     fn reputation_table(&self) -> Option<&node_core::reputation::ReputationTable> {
         self.node.reputation_table()
     }
+
+    /// The wrapped node's state (the drawn model is the host's task).
+    fn state_bytes(&self) -> Option<usize> {
+        Some(self.node.state_bytes())
+    }
 }
 
 /// Root mean square of `weights − truth` over every coordinate of every

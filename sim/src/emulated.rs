@@ -470,6 +470,9 @@ impl Runtime for LocalOrEmulated {
     fn poll_at(&self) -> Option<Instant> {
         delegate!(self, n => n.poll_at())
     }
+    fn state_bytes(&self) -> Option<usize> {
+        delegate!(self, n => Runtime::state_bytes(n))
+    }
     fn telemetry(&self) -> Telemetry {
         delegate!(self, n => n.telemetry())
     }

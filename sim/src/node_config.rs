@@ -10,13 +10,15 @@ use node_core::audit::AuditConfig as CoreAuditConfig;
 use node_core::gossip::delta::DeltaConfig;
 use node_core::gossip::{GateMode, GossipConfig, StormGossip};
 use node_core::model::{InitialWeights, LinearNeuronConfig};
-use node_core::node::NodeConfig as CoreNodeConfig;
+use node_core::node::{NodeConfig as CoreNodeConfig, NodeIdentity};
 use node_core::power::EnergyCosts;
 use node_core::regime::{Confirmations, DetectorConfig, EntropyConfig, Escalation, StormExit};
 use node_core::reputation::ReputationConfig as CoreReputation;
 use node_core::time::Duration;
 use node_core::wire::update::Encoding;
 use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
+use std::sync::{Arc, Weak};
 
 use crate::aggregation_config::{AggregationConfig, ReputationConfig};
 use crate::fixed::{from_f64, to_f64};
@@ -411,6 +413,60 @@ impl NodeConfig {
             },
             audit: self.audit.to_core(),
         }
+    }
+}
+
+/// Most distinct shared configurations [`NodeConfig::to_shared_core`]
+/// remembers per thread (a run has one per distinct radio degree).
+const SHARED_CONFIGS_MAX: usize = 64;
+
+thread_local! {
+    /// The live shared configurations of this thread's runs: a node built
+    /// with a configuration equal to one of them shares its `Arc`.
+    static SHARED_CONFIGS: RefCell<Vec<Weak<CoreNodeConfig>>> = const { RefCell::new(Vec::new()) };
+}
+
+impl NodeConfig {
+    /// The configuration of node `init.id` split for
+    /// [`node_core::node::Node::with_shared`]: the part every node of the
+    /// run has in common (identity fields zeroed, a random initial-weight
+    /// stream's seed and node zeroed), shared with every live node of this
+    /// thread whose part is equal, and the node's identity. Equal to
+    /// [`NodeConfig::to_core`] once the identity is put back, so the node
+    /// behaves the same; only its memory differs (8 bytes for the `Arc`
+    /// instead of a ~300-byte copy). Nodes differ in their peer-table
+    /// sizes (capped at the radio degree), so a run holds one shared
+    /// configuration per distinct degree.
+    pub fn to_shared_core(
+        &self,
+        init: &NodeInit,
+        round_period: Duration,
+    ) -> (Arc<CoreNodeConfig>, NodeIdentity) {
+        let mut core = self.to_core(init, round_period);
+        let identity = NodeIdentity::of(&core);
+        core.id = 0;
+        core.seed = 0;
+        core.swarm_size = 0;
+        if let InitialWeights::Random { seed, node, .. } = &mut core.model.initial_weights {
+            *seed = 0;
+            *node = 0;
+        }
+        let shared = SHARED_CONFIGS.with(|cell| {
+            let mut configs = cell.borrow_mut();
+            // Newest first: consecutive nodes usually share the latest.
+            for weak in configs.iter().rev() {
+                if let Some(config) = weak.upgrade().filter(|c| **c == core) {
+                    return config;
+                }
+            }
+            configs.retain(|weak| weak.strong_count() > 0);
+            let config = Arc::new(core);
+            if configs.len() < SHARED_CONFIGS_MAX {
+                configs.push(Arc::downgrade(&config));
+            }
+            config
+        });
+        (shared, identity)
     }
 }
 

@@ -17,6 +17,7 @@ pub mod byzantine;
 pub mod claim;
 pub mod hysteresis;
 pub mod measure;
+pub mod memory;
 pub mod persistence;
 pub mod report;
 

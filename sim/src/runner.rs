@@ -197,7 +197,9 @@ pub const NODE_RUNTIME: &str = "node-core Node";
 /// runtime of `raas run`).
 pub fn node_core_runtime(scenario: &Scenario, init: &NodeInit) -> Result<Node, String> {
     let round_period = Duration::from_micros(scenario.run.round_period_us());
-    Node::new(scenario.node.to_core(init, round_period)).map_err(|e| e.to_string())
+    // One configuration per run (per radio degree), shared by its nodes.
+    let (shared, identity) = scenario.node.to_shared_core(init, round_period);
+    Node::with_shared(shared, identity).map_err(|e| e.to_string())
 }
 
 /// Loads, runs and writes one scenario with node-core's [`Node`] (wrapped
@@ -392,6 +394,12 @@ pub fn run_text_with<R: Runtime + Send>(
     );
     summary.faults = main.faults().report();
     summary.influence_gini = influence_gini(&scenario, &main);
+    summary.node_state_bytes = summary::NodeStateBytes::of(
+        main.nodes(),
+        |id| main.adversary().is_none_or(|d| d.is_honest(id)),
+        (runtime == NODE_RUNTIME || runtime == consensus::RUNTIME)
+            .then(|| Node::config_bytes() as u64),
+    );
     if let Some(detection) = main.adversary() {
         let free = others
             .iter()

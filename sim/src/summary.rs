@@ -132,6 +132,11 @@ pub struct Summary<'a> {
     /// undefined (fewer than two honest nodes with influence). Set by the
     /// runner.
     pub influence_gini: Option<f64>,
+    /// Node memory at the end of the run over the honest nodes whose
+    /// runtime reports it (`Runtime::state_bytes`; absent when none does;
+    /// set by the runner).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node_state_bytes: Option<NodeStateBytes>,
     /// What `[faults]` did (absent without the section; set by the runner).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub faults: Option<crate::faults::report::FaultsReport>,
@@ -139,6 +144,47 @@ pub struct Summary<'a> {
     /// the runner, which holds the attack-free run).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub adversary: Option<crate::adversary::detection::AdversaryReport>,
+}
+
+/// Per-node state bytes at the end of a run: `size_of` of the node plus
+/// the heap it owns (aggregation scratch included), from capacities.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct NodeStateBytes {
+    /// Nodes measured (the honest ones that report it).
+    pub nodes: u32,
+    /// Mean over them.
+    pub mean: f64,
+    /// Largest.
+    pub max: u64,
+    /// The configuration the nodes share (one allocation per run, or per
+    /// peer-table size; not in `mean`/`max`); `None` when the runtime is
+    /// not node-core's.
+    pub shared_config: Option<u64>,
+}
+
+impl NodeStateBytes {
+    /// Over the nodes of `nodes` for which `honest(id)` holds, in node
+    /// order; `None` when none reports its state.
+    pub fn of<R: node_core::runtime::Runtime>(
+        nodes: &[R],
+        honest: impl Fn(u32) -> bool,
+        shared_config: Option<u64>,
+    ) -> Option<NodeStateBytes> {
+        let (mut count, mut sum, mut max) = (0_u32, 0_u64, 0_u64);
+        for (id, node) in (0_u32..).zip(nodes) {
+            if let Some(bytes) = node.state_bytes().filter(|_| honest(id)) {
+                count += 1;
+                sum += bytes as u64;
+                max = max.max(bytes as u64);
+            }
+        }
+        (count > 0).then(|| NodeStateBytes {
+            nodes: count,
+            mean: sum as f64 / f64::from(count),
+            max,
+            shared_config,
+        })
+    }
 }
 
 /// The shared inputs of [`summarize`].
@@ -196,6 +242,7 @@ pub fn summarize<'a>(
             last.tx_bytes_model_update as f64 / f64::from(scenario.nodes) / boundaries as f64
         }),
         influence_gini: None,
+        node_state_bytes: None,
         faults: None,
         adversary: None,
     }

@@ -92,4 +92,8 @@ impl<R: Runtime> Runtime for SwarmNode<R> {
     fn reputation_table(&self) -> Option<&ReputationTable> {
         dispatch!(self, n => n.reputation_table())
     }
+
+    fn state_bytes(&self) -> Option<usize> {
+        dispatch!(self, n => n.state_bytes())
+    }
 }

@@ -165,6 +165,11 @@ pub struct AdaptiveAggregator {
 }
 
 impl AdaptiveAggregator {
+    /// Heap bytes the aggregator owns (the previous aggregate).
+    pub fn heap_bytes(&self) -> usize {
+        crate::heap::of_vec(&self.previous)
+    }
+
     /// A young aggregator for models of dimension `dim`.
     pub fn new(config: AdaptiveConfig, dim: usize) -> Result<AdaptiveAggregator, ConfigError> {
         config.validate()?;

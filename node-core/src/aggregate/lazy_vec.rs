@@ -25,6 +25,13 @@ impl<T> Default for LazyVec<T> {
 }
 
 impl<T> LazyVec<T> {
+    /// Heap bytes: the boxed `Vec` header and its buffer, once allocated.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.0.as_ref().map_or(0, |vec| {
+            core::mem::size_of::<Vec<T>>() + crate::heap::of_vec(vec)
+        })
+    }
+
     /// Allocated now, with room for `capacity` elements.
     pub(crate) fn with_capacity(capacity: usize) -> LazyVec<T> {
         LazyVec(Some(Box::new(Vec::with_capacity(capacity))))

@@ -937,6 +937,25 @@ pub struct Scratch {
 }
 
 impl Scratch {
+    /// Heap bytes the buffers own (they grow to the largest call seen).
+    pub fn heap_bytes(&self) -> usize {
+        use crate::heap::of_vec;
+        of_vec(&self.order)
+            + of_vec(&self.usage)
+            + of_vec(&self.column)
+            + self.distances.heap_bytes()
+            + self.row.heap_bytes()
+            + self.scores.heap_bytes()
+            + self.weights.heap_bytes()
+            + self.caps.heap_bytes()
+            + self.shares.heap_bytes()
+            + self.capped.heap_bytes()
+            + self.influence.heap_bytes()
+            + self.pre.as_ref().map_or(0, |pre| {
+                core::mem::size_of::<pipeline::PreBuffers>() + pre.heap_bytes()
+            })
+    }
+
     /// Empty buffers (they grow on first use).
     pub fn new() -> Scratch {
         Scratch::default()

@@ -231,6 +231,16 @@ pub(super) struct PreBuffers {
 }
 
 impl PreBuffers {
+    /// Heap bytes of the five buffers.
+    pub(super) fn heap_bytes(&self) -> usize {
+        use crate::heap::of_vec;
+        of_vec(&self.data)
+            + of_vec(&self.meta)
+            + of_vec(&self.next_data)
+            + of_vec(&self.next_meta)
+            + of_vec(&self.list)
+    }
+
     /// Makes the next stage's vectors current.
     fn swap(&mut self) {
         core::mem::swap(&mut self.data, &mut self.next_data);

@@ -44,6 +44,12 @@ pub struct TrainingRecord {
 }
 
 impl TrainingRecord {
+    /// Heap bytes the record owns (base, samples, step codes).
+    pub fn heap_bytes(&self) -> usize {
+        use crate::heap::of_vec;
+        of_vec(&self.base) + of_vec(&self.samples) + of_vec(&self.steps)
+    }
+
     /// An empty record for a model of `dim` weights.
     pub fn new(dim: usize) -> TrainingRecord {
         TrainingRecord {

@@ -120,6 +120,11 @@ pub struct PublicModel {
 }
 
 impl PublicModel {
+    /// Heap bytes this model owns (keyframe and words).
+    pub fn heap_bytes(&self) -> usize {
+        crate::heap::of_vec(&self.keyframe) + crate::heap::of_vec(&self.words)
+    }
+
     /// No update sent yet (`dim` words, `1..=wire::MAX_DIM`).
     pub fn new(dim: usize) -> PublicModel {
         assert!(dim > 0 && dim <= wire::MAX_DIM);
@@ -336,6 +341,16 @@ const HEARD: u8 = 1;
 const KEYED: u8 = 2;
 
 impl PeerModels {
+    /// Heap bytes the table owns (every slot's columns).
+    pub fn heap_bytes(&self) -> usize {
+        use crate::heap::of_vec;
+        of_vec(&self.peers)
+            + of_vec(&self.keyframe_rounds)
+            + of_vec(&self.flags)
+            + of_vec(&self.models)
+            + of_vec(&self.deltas)
+    }
+
     /// Room for `capacity` senders of `dim` words (`1..=wire::MAX_DIM`),
     /// storing deltas in `encoding`; allocated once.
     pub fn new(capacity: usize, dim: usize, encoding: Encoding) -> PeerModels {

@@ -149,6 +149,18 @@ impl AuditState {
         })))
     }
 
+    /// Heap bytes the state owns, its own box excluded.
+    pub(super) fn heap_bytes(&self) -> usize {
+        use crate::heap::of_vec;
+        self.live.heap_bytes()
+            + self.frozen.heap_bytes()
+            + of_vec(&self.peers)
+            + of_vec(&self.slots)
+            + of_vec(&self.slot_words)
+            + of_vec(&self.responses)
+            + of_vec(&self.out)
+    }
+
     fn peer_mut(&mut self, peer: NodeId) -> Option<&mut PeerEntry> {
         self.peers.iter_mut().find(|p| p.stats.peer == peer)
     }
@@ -258,7 +270,7 @@ impl Node {
         let Some(audit) = self.audit.as_mut() else {
             return;
         };
-        if challenge.target != self.config.id {
+        if challenge.target != self.identity.id {
             return;
         }
         self.counters.audit.challenges_received += 1;
@@ -348,7 +360,7 @@ impl Node {
         let Some(audit) = self.audit.as_mut() else {
             return;
         };
-        let mut rng = rng::stream(self.config.seed, self.config.id, Purpose::Audit);
+        let mut rng = rng::stream(self.identity.seed, self.identity.id, Purpose::Audit);
         rng.set_stream(u64::from(self.round));
         // The round's senders, in inbox order, with one draw each.
         let mut heard = [(0 as NodeId, false); INBOX_MAX];
@@ -410,7 +422,7 @@ impl Node {
             let (message, kind, destination) =
                 next_audit_message(audit, now, &mut self.counters.audit)?;
             let frame = FrameRepr {
-                sender: self.config.id,
+                sender: self.identity.id,
                 round: self.round,
                 message,
             };

@@ -211,7 +211,7 @@ fn write_header(node: &Node, w: &mut Writer<'_>, total: usize) {
     w.u8(node.model.dim() as u8);
     w.u8(node.config.model.window_len);
     w.u8(node.config.entropy.window_len);
-    w.u32(node.config.id);
+    w.u32(node.identity.id);
     // A node's snapshot is far below 4 GiB.
     w.u32((total - HEADER_LEN - CRC_LEN) as u32);
 }
@@ -259,7 +259,9 @@ fn decode(node: &Node, bytes: &[u8]) -> Result<Staged, Invalid> {
     for i in 0..peer_count {
         let peer = r.u32()?;
         // Distinct, never this node, and admitted to both tables together.
-        if peers[..i].contains(&peer) || peer == node.config.id || reputation.score(peer).is_none()
+        if peers[..i].contains(&peer)
+            || peer == node.identity.id
+            || reputation.score(peer).is_none()
         {
             return Err(Invalid);
         }
@@ -299,7 +301,7 @@ fn check_frame<'a>(node: &Node, bytes: &'a [u8]) -> Result<&'a [u8], Invalid> {
         && usize::from(r.u8()?) == node.model.dim()
         && r.u8()? == node.config.model.window_len
         && r.u8()? == node.config.entropy.window_len
-        && r.u32()? == node.config.id
+        && r.u32()? == node.identity.id
         && r.u32()? as usize == covered.len() - HEADER_LEN;
     if !header_ok {
         return Err(Invalid);

@@ -113,6 +113,11 @@ pub struct Reassembler {
 }
 
 impl Reassembler {
+    /// Heap bytes the reassembler owns (slots and buffers).
+    pub fn heap_bytes(&self) -> usize {
+        crate::heap::of_vec(&self.slots) + crate::heap::of_vec(&self.buffers)
+    }
+
     /// A reassembler of `slot_count` slots dropping partial frames after
     /// `timeout`. Allocates `slot_count × MAX_FRAME_LEN` bytes, once.
     ///

@@ -65,6 +65,8 @@ pub enum Measure {
     /// Held-out error after each power cut with RAM loss (the scenario's
     /// `[faults]`) against before it, with and without the flash store.
     Persistence,
+    /// Per-node state bytes at the end of the run (`size_of` + heap).
+    Memory,
     /// The canonical node-core digest recomputed here; the architectures
     /// CI checks.
     Determinism,

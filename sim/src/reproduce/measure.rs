@@ -44,6 +44,7 @@ pub fn runs_needed(claim: &ClaimConfig, seeds: u64) -> u64 {
         Measure::ConvergenceRate => seeds * (claim.sizes.len() + claim.paper_sizes.len()) as u64,
         Measure::Scale => seeds * claim.sizes.len() as u64,
         Measure::RegimeAccuracy | Measure::Persistence => 2 * seeds,
+        Measure::Memory => seeds,
         Measure::Hysteresis | Measure::Determinism | Measure::Pending => 0,
         _ => super::byzantine::cell_count(claim) as u64 * seeds,
     }
@@ -60,6 +61,7 @@ pub fn measure(cx: &Context<'_>) -> Result<Row, ReproduceError> {
         Measure::Hysteresis => Ok(super::hysteresis::row(cx.claim, cx.seeds)),
         Measure::RegimeAccuracy => regime_accuracy(cx),
         Measure::Persistence => super::persistence::persistence(cx),
+        Measure::Memory => super::memory::memory(cx),
         Measure::Determinism => Ok(determinism(cx.claim)),
         Measure::Pending => Ok(Row::pending(cx.claim)),
         Measure::ByzantineDrift
