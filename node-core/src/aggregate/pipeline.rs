@@ -38,7 +38,7 @@
 
 use alloc::vec::Vec;
 
-use super::vector::{fill_distances, isqrt_u128, mix64, pair, squared_norm};
+use super::vector::{fill_distances, mix64, pair, squared_norm};
 use super::{
     AggregateError, AggregateStats, Aggregator, ConfigError, Context, Contribution, Faults,
     MAX_PRE, Rule, Scratch, prepare, round_div, sort_cost,
@@ -350,7 +350,7 @@ fn clipping(norm: Q, dim: usize, pre: &mut PreBuffers) -> u64 {
     let limit = u128::from(norm.to_bits() as u32);
     let n = pre.meta.len();
     for row in pre.data.chunks_exact_mut(dim) {
-        let length = isqrt_u128(squared_norm(row));
+        let length = q::isqrt_u128(squared_norm(row));
         if length <= limit {
             continue;
         }
