@@ -39,6 +39,7 @@
 //! | [`aggregate`] | mean, trimmed mean, median, Krum, reputation-weighted, adaptive |
 //! | [`reputation`] | per-peer scores, update rule, adaptive exponent, bans |
 //! | [`storage`] | flash medium, power-cut-safe two-slot snapshot store, in-memory flash with fault hooks (docs/persistence.md) |
+//! | [`codec`] | little-endian byte [`codec::Reader`] and [`codec::Writer`] for snapshot bodies and the emulated-node link |
 //! | [`remote`] | the emulated-node link: framed requests/replies and the binary `NodeConfig` encoding (docs/cross-arch.md) |
 #![no_std]
 #![deny(clippy::float_arithmetic)]
@@ -49,6 +50,7 @@ extern crate alloc;
 
 pub mod aggregate;
 pub mod audit;
+pub mod codec;
 pub mod digest;
 pub mod gossip;
 pub mod heap;

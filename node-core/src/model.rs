@@ -21,9 +21,9 @@
 use alloc::boxed::Box;
 use core::fmt;
 
+use crate::codec::{Invalid, Reader, Writer};
 use crate::q::{self, Acc, Q};
 use crate::rng::{self, Purpose};
-use crate::storage::codec::{Invalid, Reader, Writer};
 
 /// Largest history window of a [`LinearNeuron`]. Bounds its state to
 /// `33 + 32` Q16.16 words (260 B), well inside the < 1 KB node budget

@@ -181,6 +181,35 @@ pub const fn isqrt_u64(value: u64) -> u64 {
     root
 }
 
+/// Floor of the square root of a `u128`, exact, by the same digit-by-digit
+/// method as [`isqrt_u64`] (at most 64 iterations of 2 bits). The exact
+/// distances of the vector rules need it (`aggregate::vector`); the
+/// per-sample path keeps [`isqrt_u64`], since `u128` arithmetic costs about
+/// 3.7× the instructions on riscv32imac (796 against 2,984 retired per call
+/// on `q::sqrt`'s inputs, measured under QEMU with `-icount shift=0`).
+pub fn isqrt_u128(x: u128) -> u128 {
+    if x < 2 {
+        return x;
+    }
+    let mut rem = x;
+    let mut root = 0_u128;
+    let mut bit = 1_u128 << 126;
+    while bit > rem {
+        bit >>= 2;
+    }
+    while bit != 0 {
+        if rem >= root + bit {
+            rem -= root + bit;
+            root = (root >> 1) + bit;
+        } else {
+            root >>= 1;
+        }
+        bit >>= 2;
+    }
+    debug_assert!(root * root <= x && (root + 1).checked_mul(root + 1).is_none_or(|s| s > x));
+    root
+}
+
 /// Square root, the floor of the exact root of the Q16.16 value: error
 /// < 1 ulp. Negative input is treated as 0 (precondition: `x ≥ 0`).
 pub const fn sqrt(x: Q) -> Q {
@@ -379,6 +408,46 @@ mod tests {
             let r = isqrt_u64(v);
             assert!(u128::from(r) * u128::from(r) <= u128::from(v));
             assert!(u128::from(r + 1) * u128::from(r + 1) > u128::from(v));
+        }
+    }
+
+    #[test]
+    fn isqrt_u128_is_exact_and_agrees_with_isqrt_u64() {
+        let exact =
+            |v: u128, r: u128| r * r <= v && (r + 1).checked_mul(r + 1).is_none_or(|s| s > v);
+        let squares = [1_u128, 2, 3, u128::from(u32::MAX), u128::from(u64::MAX)]
+            .into_iter()
+            .flat_map(|k| [k * k - 1, k * k, k * k + 1]);
+        let edges = [
+            0_u128,
+            2,
+            3,
+            15,
+            16,
+            17,
+            (1 << 126) - 1,
+            1 << 126,
+            u128::MAX,
+        ];
+        for v in edges.into_iter().chain(squares) {
+            assert!(exact(v, isqrt_u128(v)), "isqrt_u128({v})");
+        }
+        // Both roots over the u64 range: every value below 2^16, a stride
+        // across the upper bit lengths, and the top.
+        let mut v = 0_u64;
+        let stride = (u64::MAX / 100_003) | 1;
+        let samples = (0..100_003_u64).map(|_| {
+            v = v.wrapping_add(stride);
+            v
+        });
+        let small = 0..1_u64 << 16;
+        for v in small
+            .chain(samples)
+            .chain([u64::from(u32::MAX), u64::MAX - 1, u64::MAX])
+        {
+            let r = isqrt_u64(v);
+            assert_eq!(u128::from(r), isqrt_u128(u128::from(v)), "isqrt({v})");
+            assert!(exact(u128::from(v), u128::from(r)), "isqrt_u64({v})");
         }
     }
 

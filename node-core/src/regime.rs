@@ -19,8 +19,8 @@
 
 use core::fmt;
 
+use crate::codec::{Invalid, Reader, Writer};
 use crate::q::{self, Q};
-use crate::storage::codec::{Invalid, Reader, Writer};
 use crate::wire::regime_from_code;
 
 /// The swarm's operating regime (docs/paper.md §3).

@@ -39,6 +39,7 @@ use crate::aggregate::{
     Faults, KrumConfig, KrumNeighbours, Rule, TrimConfig, WeightedConfig, WeightedTrimConfig,
 };
 use crate::audit::AuditConfig;
+use crate::codec::{self, Invalid};
 use crate::gossip::delta::DeltaConfig;
 use crate::gossip::{GateMode, GossipConfig, StormGossip};
 use crate::model::{InitialWeights, LinearNeuronConfig};
@@ -163,129 +164,142 @@ impl fmt::Display for EncodeError {
     }
 }
 
-/// A bounds-checked little-endian writer over a slice.
+/// The link's writer: a [`codec::Writer`] whose every write fails with
+/// [`EncodeError::BufferTooSmall`] once the buffer is too small, so an
+/// encoder stops at the first write that does not fit (`?`). After an error
+/// the writer is spent: nothing more is written into the buffer.
 pub struct Writer<'a> {
-    buf: &'a mut [u8],
-    len: usize,
+    inner: codec::Writer<'a>,
 }
 
 impl<'a> Writer<'a> {
     /// A writer at the start of `buf`.
     pub fn new(buf: &'a mut [u8]) -> Writer<'a> {
-        Writer { buf, len: 0 }
+        Writer {
+            inner: codec::Writer::new(buf),
+        }
     }
 
     /// Bytes written.
     pub fn len(&self) -> usize {
-        self.len
+        self.inner.len()
     }
 
     /// Whether nothing was written.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.inner.is_empty()
+    }
+
+    /// `Ok` while everything written fits the buffer.
+    fn fits(&self) -> Result<(), EncodeError> {
+        if self.inner.overflowed() {
+            Err(EncodeError::BufferTooSmall)
+        } else {
+            Ok(())
+        }
     }
 
     /// Appends `bytes`.
     pub fn bytes(&mut self, bytes: &[u8]) -> Result<(), EncodeError> {
-        let end = self.len + bytes.len();
-        let out = self
-            .buf
-            .get_mut(self.len..end)
-            .ok_or(EncodeError::BufferTooSmall)?;
-        out.copy_from_slice(bytes);
-        self.len = end;
-        Ok(())
+        self.inner.bytes(bytes);
+        self.fits()
     }
 
     /// Appends a byte.
     pub fn u8(&mut self, v: u8) -> Result<(), EncodeError> {
-        self.bytes(&[v])
+        self.inner.u8(v);
+        self.fits()
     }
     /// Appends a `u16`.
     pub fn u16(&mut self, v: u16) -> Result<(), EncodeError> {
-        self.bytes(&v.to_le_bytes())
+        self.inner.u16(v);
+        self.fits()
     }
     /// Appends a `u32`.
     pub fn u32(&mut self, v: u32) -> Result<(), EncodeError> {
-        self.bytes(&v.to_le_bytes())
+        self.inner.u32(v);
+        self.fits()
     }
     /// Appends a `u64`.
     pub fn u64(&mut self, v: u64) -> Result<(), EncodeError> {
-        self.bytes(&v.to_le_bytes())
+        self.inner.u64(v);
+        self.fits()
     }
     /// Appends a Q16.16 value's raw bits.
     pub fn q(&mut self, v: Q) -> Result<(), EncodeError> {
-        self.bytes(&v.to_bits().to_le_bytes())
+        self.inner.q(v);
+        self.fits()
     }
 
     /// Starts an envelope of `kind`; finish it with [`Writer::end_envelope`].
     pub fn begin_envelope(&mut self, kind: Kind) -> Result<usize, EncodeError> {
         self.bytes(&[MAGIC, kind as u8, 0, 0])?;
-        Ok(self.len)
+        Ok(self.len())
     }
 
     /// Writes the payload length of the envelope begun at `start`.
     pub fn end_envelope(&mut self, start: usize) -> Result<(), EncodeError> {
-        let len = u16::try_from(self.len - start).map_err(|_| EncodeError::BufferTooSmall)?;
-        self.buf[start - 2..start].copy_from_slice(&len.to_le_bytes());
+        self.fits()?;
+        let len = u16::try_from(self.len() - start).map_err(|_| EncodeError::BufferTooSmall)?;
+        self.inner.overwrite(start - 2, &len.to_le_bytes());
         Ok(())
     }
 }
 
-/// A bounds-checked little-endian reader over a slice.
+/// The link's reader: a [`codec::Reader`] whose reads past the end fail
+/// with [`DecodeError::Truncated`].
 pub struct Reader<'a> {
-    bytes: &'a [u8],
+    inner: codec::Reader<'a>,
+}
+
+impl From<Invalid> for DecodeError {
+    /// The link reads only fixed-size fields, so a [`codec::Reader`]
+    /// fails only when the bytes run out.
+    fn from(_: Invalid) -> DecodeError {
+        DecodeError::Truncated
+    }
 }
 
 impl<'a> Reader<'a> {
     /// A reader of `bytes`.
     pub fn new(bytes: &'a [u8]) -> Reader<'a> {
-        Reader { bytes }
+        Reader {
+            inner: codec::Reader::new(bytes),
+        }
     }
 
     /// The next `n` bytes.
     pub fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
-        if self.bytes.len() < n {
-            return Err(DecodeError::Truncated);
-        }
-        let (head, tail) = self.bytes.split_at(n);
-        self.bytes = tail;
-        Ok(head)
-    }
-
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
-        let mut out = [0; N];
-        out.copy_from_slice(self.take(N)?);
-        Ok(out)
+        Ok(self.inner.take(n)?)
     }
 
     /// A byte.
     pub fn u8(&mut self) -> Result<u8, DecodeError> {
-        Ok(self.array::<1>()?[0])
+        Ok(self.inner.u8()?)
     }
     /// A `u16`.
     pub fn u16(&mut self) -> Result<u16, DecodeError> {
-        Ok(u16::from_le_bytes(self.array()?))
+        Ok(self.inner.u16()?)
     }
     /// A `u32`.
     pub fn u32(&mut self) -> Result<u32, DecodeError> {
-        Ok(u32::from_le_bytes(self.array()?))
+        Ok(self.inner.u32()?)
     }
     /// A `u64`.
     pub fn u64(&mut self) -> Result<u64, DecodeError> {
-        Ok(u64::from_le_bytes(self.array()?))
+        Ok(self.inner.u64()?)
     }
     /// A Q16.16 value.
     pub fn q(&mut self) -> Result<Q, DecodeError> {
-        Ok(Q::from_bits(i32::from_le_bytes(self.array()?)))
+        Ok(self.inner.q()?)
     }
     /// Everything left.
     pub fn rest(&mut self) -> &'a [u8] {
-        core::mem::take(&mut self.bytes)
+        self.inner.rest()
     }
     /// Fails unless every byte was read.
     pub fn finish(&self) -> Result<(), DecodeError> {
-        if self.bytes.is_empty() {
+        if self.inner.remaining() == 0 {
             Ok(())
         } else {
             Err(DecodeError::TrailingBytes)

@@ -54,9 +54,9 @@
 use alloc::vec::Vec;
 use core::fmt;
 
+use crate::codec::{Invalid, Reader, Writer};
 use crate::q::{self, Acc, ONE, Q, ZERO};
 use crate::runtime::NodeId;
-use crate::storage::codec::{Invalid, Reader, Writer};
 
 /// Largest accepted `max_peers` (bounds the table and its loops).
 pub const MAX_PEERS_LIMIT: u32 = 65_536;

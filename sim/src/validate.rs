@@ -117,6 +117,17 @@ impl Validator {
         self.require(ok, key, format_args!("a value in [{lo}, {hi}]"), value);
     }
 
+    /// Requires `node_range = [first, end)` with `first < end` (the key
+    /// of `[[adversary.groups]]` and `[[dataset.storms]]`).
+    pub fn node_range(&mut self, [first, end]: [u32; 2]) {
+        self.require(
+            first < end,
+            "node_range",
+            "[first, end) with first < end",
+            format_args!("[{first}, {end}]"),
+        );
+    }
+
     /// Requires a finite probability in `[0, 1]`.
     pub fn probability(&mut self, key: &str, value: f64) {
         let ok = value.is_finite() && (0.0..=1.0).contains(&value);

@@ -28,7 +28,9 @@
 //! (≤ 1/2 ulp = 2^-17).
 
 use super::coordinate::{finish_usage, mark_kept, sort_column};
-use super::{AggregateError, Contribution, Faults, Scratch, round_div, sort_cost};
+use super::{
+    AggregateError, Contribution, Faults, Scratch, require_majority, round_div, sort_cost,
+};
 use crate::q::Q;
 use crate::runtime::NodeId;
 
@@ -49,13 +51,7 @@ pub(super) fn meamed(
     out: &mut [Q],
 ) -> Result<(u64, u64), AggregateError> {
     let n = contributions.len();
-    if (n as u64) < 2 * f as u64 + 1 {
-        return Err(AggregateError::MajorityCondition {
-            rule: "meamed",
-            n,
-            f: f as u32,
-        });
-    }
+    require_majority("meamed", n, f)?;
     let keep = n - f;
     for (k, slot) in out.iter_mut().enumerate() {
         sort_column(contributions, k, &mut scratch.column);

@@ -1039,6 +1039,23 @@ fn prepare(
     Ok(sort_cost(n))
 }
 
+/// `n ≥ 2f + 1`, the honest majority Meamed, MoNNA and nearest-neighbour
+/// mixing need; else [`AggregateError::MajorityCondition`] naming `rule`.
+pub(crate) fn require_majority(
+    rule: &'static str,
+    n: usize,
+    f: usize,
+) -> Result<(), AggregateError> {
+    if (n as u64) < 2 * f as u64 + 1 {
+        return Err(AggregateError::MajorityCondition {
+            rule,
+            n,
+            f: f as u32,
+        });
+    }
+    Ok(())
+}
+
 /// The cost model's price of sorting `k` keys: `k·⌈log₂ k⌉` comparisons.
 pub(crate) fn sort_cost(k: usize) -> u64 {
     if k < 2 {

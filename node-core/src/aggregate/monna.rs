@@ -22,7 +22,7 @@
 
 use super::krum::mean_of_selected;
 use super::vector::squared_distance;
-use super::{AggregateError, Contribution, Faults, Scratch, sort_cost};
+use super::{AggregateError, Contribution, Faults, Scratch, require_majority, sort_cost};
 use crate::q::Q;
 
 /// MoNNA parameters.
@@ -44,13 +44,7 @@ pub(super) fn monna(
     out: &mut [Q],
 ) -> Result<u64, AggregateError> {
     let n = contributions.len();
-    if (n as u64) < 2 * f as u64 + 1 {
-        return Err(AggregateError::MajorityCondition {
-            rule: "monna",
-            n,
-            f: f as u32,
-        });
-    }
+    require_majority("monna", n, f)?;
     let keep = n - f;
     let center = contributions[own].weights;
     scratch.scores.clear();

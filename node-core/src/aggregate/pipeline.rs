@@ -38,10 +38,10 @@
 
 use alloc::vec::Vec;
 
-use super::vector::{fill_distances, isqrt_u128, mix64, pair, squared_norm};
+use super::vector::{fill_distances, mix64, pair, squared_norm};
 use super::{
     AggregateError, AggregateStats, Aggregator, ConfigError, Context, Contribution, Faults,
-    MAX_PRE, Rule, Scratch, prepare, round_div, sort_cost,
+    MAX_PRE, Rule, Scratch, prepare, require_majority, round_div, sort_cost,
 };
 use crate::q::{self, Q};
 use crate::runtime::NodeId;
@@ -268,13 +268,7 @@ fn nearest_neighbour_mixing(
     scratch: &mut Scratch,
 ) -> Result<u64, AggregateError> {
     let n = pre.meta.len();
-    if (n as u64) < 2 * f as u64 + 1 {
-        return Err(AggregateError::MajorityCondition {
-            rule: "nearest-neighbour mixing",
-            n,
-            f: f as u32,
-        });
-    }
+    require_majority("nearest-neighbour mixing", n, f)?;
     let keep = n - f;
     let data = &pre.data;
     fill_distances(n, |i| &data[i * dim..(i + 1) * dim], &mut scratch.distances);
@@ -360,7 +354,7 @@ fn clipping(norm: Q, dim: usize, pre: &mut PreBuffers) -> u64 {
     let limit = u128::from(norm.to_bits() as u32);
     let n = pre.meta.len();
     for row in pre.data.chunks_exact_mut(dim) {
-        let length = isqrt_u128(squared_norm(row));
+        let length = q::isqrt_u128(squared_norm(row));
         if length <= limit {
             continue;
         }

@@ -5,12 +5,12 @@
 //! Distances are computed on raw Q16.16 bits, exactly: a squared difference
 //! of two `i32`s is below 2^64 and a sum of [`super::MAX_DIM`] = 2^16 of them
 //! below 2^80, so `u128` never overflows. Square roots are floors of the
-//! exact root ([`isqrt_u128`]), so a distance in raw units (2^-16) is at
+//! exact root ([`q::isqrt_u128`]), so a distance in raw units (2^-16) is at
 //! most one unit below the true one.
 
 use alloc::vec::Vec;
 
-use crate::q::Q;
+use crate::q::{self, Q};
 
 /// `Σ_k (a_k − b_k)²` on raw bits (units 2^-32), exact.
 pub(super) fn squared_distance(a: &[Q], b: &[Q]) -> u128 {
@@ -31,34 +31,10 @@ pub(super) fn squared_norm(a: &[Q]) -> u128 {
         .sum()
 }
 
-/// `⌊√x⌋`, exact, by the binary digit-by-digit method (at most 64 steps).
-pub(super) fn isqrt_u128(x: u128) -> u128 {
-    if x < 2 {
-        return x;
-    }
-    let mut rem = x;
-    let mut root = 0_u128;
-    let mut bit = 1_u128 << 126;
-    while bit > rem {
-        bit >>= 2;
-    }
-    while bit != 0 {
-        if rem >= root + bit {
-            rem -= root + bit;
-            root = (root >> 1) + bit;
-        } else {
-            root >>= 1;
-        }
-        bit >>= 2;
-    }
-    debug_assert!(root * root <= x && (root + 1).checked_mul(root + 1).is_none_or(|s| s > x));
-    root
-}
-
 /// The L2 distance in raw units (2^-16): `⌊√(squared_distance)⌋`, below
 /// 2^40.
 pub(super) fn distance_raw(a: &[Q], b: &[Q]) -> u64 {
-    isqrt_u128(squared_distance(a, b)) as u64
+    q::isqrt_u128(squared_distance(a, b)) as u64
 }
 
 /// Fills `distances` with the upper triangle of the squared distances of

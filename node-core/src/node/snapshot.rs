@@ -64,13 +64,13 @@
 //! host whose clock restarts at boot (firmware) calls
 //! [`Node::realign_clock`] right after `restore`.
 
+use crate::codec::{Invalid, Reader, Writer};
 use crate::gossip::Gate;
 use crate::model::{LinearNeuron, Predictor};
 use crate::q::{self, Q};
 use crate::regime::{EntropySignal, RegimeDetector};
 use crate::reputation::{self, ReputationTable};
 use crate::runtime::{NodeId, SnapshotError};
-use crate::storage::codec::{Invalid, Reader, Writer};
 use crate::time::Instant;
 use crate::wire::crc;
 

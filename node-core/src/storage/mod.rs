@@ -68,7 +68,6 @@ use core::fmt;
 
 use crate::wire::crc::Crc32;
 
-pub mod codec;
 mod ram;
 mod two_slot;
 

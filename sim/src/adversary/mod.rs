@@ -265,13 +265,8 @@ impl Validate for GroupConfig {
                 f,
             );
         }
-        if let Some([first, end]) = self.node_range {
-            v.require(
-                first < end,
-                "node_range",
-                "[first, end) with first < end",
-                format_args!("[{first}, {end}]"),
-            );
+        if let Some(range) = self.node_range {
+            v.node_range(range);
         }
         if let Some([x0, y0, x1, y1]) = self.region {
             let ok = [x0, y0, x1, y1].iter().all(|c| (0.0..=1.0).contains(c)) && x0 < x1 && y0 < y1;

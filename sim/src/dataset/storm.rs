@@ -103,13 +103,8 @@ impl StormConfig {
                 "[]",
             );
         }
-        if let Some([first, end]) = self.node_range {
-            v.require(
-                first < end,
-                "node_range",
-                "[first, end) with first < end",
-                format_args!("[{first}, {end}]"),
-            );
+        if let Some(range) = self.node_range {
+            v.node_range(range);
         }
         if let Some(region) = self.region {
             validate_region(v, region);

@@ -30,9 +30,13 @@ use super::report::{self, Row, Verdict};
 /// The paper's bias: +0.5 on every coordinate (docs/paper.md §8).
 const PAPER_BIAS: f64 = 0.5;
 
-/// Rules compared in the `baselines` claim, the paper's first.
+/// Our default rule, the paper's weighted trimmed mean: in rule
+/// comparisons it keeps its reputation and bans.
+const OUR_RULE: &str = "weighted_trimmed_mean";
+
+/// Rules compared in the `baselines` claim, ours first.
 const BASELINE_RULES: [&str; 9] = [
-    "weighted_trimmed_mean",
+    OUR_RULE,
     "trimmed_mean",
     "median",
     "krum",
@@ -113,31 +117,24 @@ impl Cell {
         }
     }
 
-    fn no_bans(self) -> Cell {
+    /// The paper's bias attack (+0.5 on every coordinate) on `share` of
+    /// the nodes, with the scenario's rule, on the system.
+    fn bias(label: impl Into<String>, share: f64) -> Cell {
         Cell {
-            no_bans: true,
-            ..self
+            magnitude: Some(PAPER_BIAS),
+            ..Cell::new(label, "bias", share)
         }
     }
 
-    fn rule(self, rule: &'static str) -> Cell {
+    /// The bias attack on the consensus task against `rule`, as the paper's
+    /// central benchmarks compare rules: ours ([`OUR_RULE`]) with its
+    /// reputation and bans, every other rule alone (bans off).
+    fn rule_compared(label: impl Into<String>, share: f64, rule: &'static str) -> Cell {
         Cell {
             rule: Some(rule),
-            ..self
-        }
-    }
-
-    fn magnitude(self, magnitude: f64) -> Cell {
-        Cell {
-            magnitude: Some(magnitude),
-            ..self
-        }
-    }
-
-    fn paper(self) -> Cell {
-        Cell {
+            no_bans: rule != OUR_RULE,
             paper: true,
-            ..self
+            ..Cell::bias(label, share)
         }
     }
 
@@ -161,7 +158,7 @@ impl Cell {
         if let Some(rule) = self.rule {
             let aggregation = table(node, "aggregation");
             aggregation.insert("rule".into(), rule.into());
-            if rule == "weighted_trimmed_mean" {
+            if rule == OUR_RULE {
                 // The paper's rule as its preset states it.
                 aggregation.insert("cap".into(), "paper_weight".into());
                 aggregation.insert("min_reputation".into(), 0.2.into());
@@ -262,32 +259,26 @@ fn read_attack(dir: &Path, nodes: u32) -> Result<AttackFigures, ReproduceError> 
 
 /// The cells a claim runs (empty for claims this module does not measure).
 pub fn cells(claim: &ClaimConfig) -> Vec<Cell> {
-    let bias = |label: &str, share: f64| Cell::new(label, "bias", share).magnitude(PAPER_BIAS);
     match claim.measure {
         Measure::ByzantineDrift => vec![
-            bias("paper-default", 0.3).paper(),
-            bias("paper-trimmed_mean", 0.3)
-                .rule("trimmed_mean")
-                .paper()
-                .no_bans(),
-            bias("system-default", 0.3),
-            bias("system-trimmed_mean", 0.3).rule("trimmed_mean"),
+            Cell {
+                paper: true,
+                ..Cell::bias("paper-default", 0.3)
+            },
+            Cell::rule_compared("paper-trimmed_mean", 0.3, "trimmed_mean"),
+            Cell::bias("system-default", 0.3),
+            Cell {
+                rule: Some("trimmed_mean"),
+                ..Cell::bias("system-trimmed_mean", 0.3)
+            },
         ],
         Measure::ByzantineScale => claim
             .sizes
             .iter()
             .flat_map(|&n| {
-                ["trimmed_mean", "weighted_trimmed_mean"].map(|rule| {
-                    let cell = Cell {
-                        nodes: Some(n),
-                        ..bias(&format!("n{n}-{rule}"), 0.3).rule(rule).paper()
-                    };
-                    // The paper's "standard" trimmed mean has no reputation.
-                    if rule == "trimmed_mean" {
-                        cell.no_bans()
-                    } else {
-                        cell
-                    }
+                ["trimmed_mean", OUR_RULE].map(|rule| Cell {
+                    nodes: Some(n),
+                    ..Cell::rule_compared(format!("n{n}-{rule}"), 0.3, rule)
                 })
             })
             .collect(),
@@ -304,41 +295,31 @@ pub fn cells(claim: &ClaimConfig) -> Vec<Cell> {
             .collect(),
         Measure::Baselines => BASELINE_RULES
             .iter()
-            .enumerate()
-            .map(|(i, &rule)| {
-                let cell = bias(&format!("paper-{rule}"), 0.25).rule(rule).paper();
-                // Ours with its reputation; the baselines as rules alone.
-                if i == 0 { cell } else { cell.no_bans() }
-            })
+            .map(|&rule| Cell::rule_compared(format!("paper-{rule}"), 0.25, rule))
             .collect(),
         Measure::Ablation => [
-            ("full", "weighted_trimmed_mean"),
+            ("full", OUR_RULE),
             ("no-reputation", "trimmed_mean"),
             ("no-defence", "mean"),
         ]
         .iter()
-        .map(|&(label, rule)| {
-            let cell = bias(&format!("paper-{label}"), 0.25).rule(rule).paper();
-            if label == "full" {
-                cell
-            } else {
-                cell.no_bans()
-            }
-        })
+        .map(|&(label, rule)| Cell::rule_compared(format!("paper-{label}"), 0.25, rule))
         .collect(),
-        Measure::CartelDetection => ["weighted_trimmed_mean", "trimmed_mean"]
+        Measure::CartelDetection => [OUR_RULE, "trimmed_mean"]
             .iter()
             .map(|&rule| Cell {
+                rule: Some(rule),
                 audit: true,
                 rounds: Some(200),
-                ..Cell::new(format!("audit-{rule}"), "cartel", 0.1).rule(rule)
+                ..Cell::new(format!("audit-{rule}"), "cartel", 0.1)
             })
             .collect(),
-        Measure::Sybil => ["weighted_trimmed_mean", "trimmed_mean"]
+        Measure::Sybil => [OUR_RULE, "trimmed_mean"]
             .iter()
             .map(|&rule| Cell {
+                rule: Some(rule),
                 identities: Some(5),
-                ..Cell::new(format!("sybil-{rule}"), "sybil", 0.1).rule(rule)
+                ..Cell::new(format!("sybil-{rule}"), "sybil", 0.1)
             })
             .collect(),
         Measure::AdaptiveExponent => claim
@@ -348,13 +329,16 @@ pub fn cells(claim: &ClaimConfig) -> Vec<Cell> {
                 EXPONENTS.map(|e| Cell {
                     nodes: Some(n),
                     exponent: Some(e),
-                    ..bias(&format!("n{n}-e{e}"), 0.25)
+                    ..Cell::bias(format!("n{n}-e{e}"), 0.25)
                 })
             })
             .collect(),
         Measure::AdaptiveAggregation => ["trimmed_mean", "adaptive"]
             .iter()
-            .map(|&rule| bias(rule, 0.25).rule(rule))
+            .map(|&rule| Cell {
+                rule: Some(rule),
+                ..Cell::bias(rule, 0.25)
+            })
             .collect(),
         _ => Vec::new(),
     }

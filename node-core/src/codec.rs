@@ -1,13 +1,16 @@
-//! Little-endian byte cursors for snapshot bodies: a [`Writer`] that never
-//! panics on a short buffer (it counts the bytes it would have needed) and
-//! a [`Reader`] whose every read is fallible. The components of a node
-//! encode and decode their persistent state with these
-//! (`encode_state` / `decode_state` next to each type).
+//! Little-endian byte cursors: a [`Writer`] that never panics on a short
+//! buffer (it counts the bytes it would have needed) and a [`Reader`] whose
+//! every read is fallible. The components of a node encode and decode their
+//! persistent state with these (`encode_state` / `decode_state` next to each
+//! type, docs/persistence.md), and the emulated-node link
+//! ([`crate::remote`]) its messages, through thin wrappers that turn
+//! [`Invalid`] into the link's own errors.
 
 use crate::q::Q;
 
 /// The bytes are not a valid encoding (short, out of range or
-/// inconsistent). Deliberately carries no detail: a snapshot is valid or not.
+/// inconsistent). Deliberately carries no detail: a snapshot is valid or not,
+/// and the link says which of its fields failed in its own error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Invalid;
 
@@ -86,6 +89,18 @@ impl<'a> Writer<'a> {
     /// Appends a flag as one byte, 0 or 1.
     pub fn bool(&mut self, value: bool) {
         self.u8(u8::from(value));
+    }
+
+    /// Overwrites bytes already written, from offset `at` (a length field
+    /// filled in once its body is written). Precondition: they were
+    /// written (`at + bytes.len() <= len()`); past the buffer's end nothing
+    /// is written, as for [`Writer::bytes`].
+    pub fn overwrite(&mut self, at: usize, bytes: &[u8]) {
+        let end = at.saturating_add(bytes.len());
+        assert!(end <= self.len, "overwrite past what was written");
+        if let Some(target) = self.buf.get_mut(at..end) {
+            target.copy_from_slice(bytes);
+        }
     }
 }
 
@@ -170,6 +185,11 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Everything not yet read.
+    pub fn rest(&mut self) -> &'a [u8] {
+        core::mem::take(&mut self.bytes)
+    }
+
     /// Reads a byte that must be `<= max`.
     pub fn u8_at_most(&mut self, max: u8) -> Result<u8, Invalid> {
         let value = self.u8()?;
@@ -209,6 +229,16 @@ mod tests {
         assert_eq!(r.bool(), Ok(true));
         assert_eq!(r.remaining(), 0);
         assert_eq!(r.u8(), Err(Invalid));
+        let mut r = Reader::new(&buf[..len]);
+        assert_eq!(r.take(1), Ok(&[7_u8][..]));
+        assert_eq!(r.rest(), &buf[1..len]);
+        assert_eq!(r.remaining(), 0);
+
+        let mut w = Writer::new(&mut buf);
+        w.u16(0);
+        w.u8(9);
+        w.overwrite(0, &0xBEEF_u16.to_le_bytes());
+        assert_eq!(w.written(), &[0xEF, 0xBE, 9]);
 
         let mut small = [0u8; 3];
         let mut w = Writer::new(&mut small);
