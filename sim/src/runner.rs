@@ -61,6 +61,17 @@ pub struct RunOptions {
     pub overrides: Vec<Override>,
     /// Overwrite the results of a different run in the output directory.
     pub force: bool,
+    /// Threads for the main world's node phase (`World::set_threads`; 0
+    /// and 1: one). Outputs do not depend on it. `raas run` uses every
+    /// core; `raas sweep` and `raas reproduce` leave it at one, since they
+    /// already run several worlds at once (`--jobs`).
+    pub threads: usize,
+}
+
+/// The cores available to this process (1 if unknown): `raas run`'s
+/// default `--threads`.
+pub fn all_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// What a finished run produced.
@@ -333,6 +344,7 @@ pub fn run_text_with<R: Runtime + Send>(
     let builder = NodeBuilder::new(scenario.clone(), seed, &make).map_err(world_error)?;
     let plan = &builder.plan;
     let mut main = builder.world(None).map_err(world_error)?;
+    main.set_threads(options.threads).map_err(world_error)?;
     let mut others = Vec::with_capacity(baselines.len());
     for &baseline in &baselines {
         let variant = baseline.scenario(&scenario);
