@@ -49,6 +49,7 @@
 mod data;
 mod order;
 mod part;
+mod scoring;
 mod window;
 
 pub use data::RunData;
@@ -222,6 +223,8 @@ pub struct World<R: Runtime> {
     /// Why this world runs its node phase on one thread, if it must.
     serial: Option<&'static str>,
     stats: WindowStats,
+    /// Per node, its held-out score of the round (parallel scoring).
+    scores: Vec<crate::metrics::heldout::Score>,
 }
 
 impl<R: Runtime> World<R> {
@@ -321,6 +324,7 @@ impl<R: Runtime> World<R> {
             threads_requested: 1,
             serial: serial_reason(scenario),
             stats: WindowStats::default(),
+            scores: Vec::new(),
         };
         world.schedule_start();
         Ok(world)
@@ -561,8 +565,10 @@ impl<R: Runtime + Send> World<R> {
         let dim = self.nodes.first().map_or(0, |n| n.weights().len());
         let mut weights = Vec::with_capacity(dim * self.nodes.len());
         let scored = round.is_multiple_of(self.data.heldout_every.max(1));
-        let heldout = self.data.heldout().filter(|_| scored);
+        let data = Arc::clone(&self.data);
+        let heldout = data.heldout().filter(|_| scored);
         self.probe.clear();
+        let parallel = heldout.is_some_and(|h| self.score_heldout(&data, h));
         for (id, (runtime, slot)) in (0..).zip(self.nodes.iter().zip(self.slots.iter_mut())) {
             row.nodes_on += u32::from(slot.on);
             if !slot.honest {
@@ -575,7 +581,11 @@ impl<R: Runtime + Send> World<R> {
             slot.errors_clean = ErrorAccumulator::default();
             weights.extend(runtime.weights().iter().map(|w| fixed::to_f64(*w)));
             if let Some(h) = heldout {
-                let rmse = self.probe.add(h, &self.data.dataset, id, runtime.weights());
+                let rmse = if parallel {
+                    self.probe.add_score(self.scores[id as usize])
+                } else {
+                    self.probe.add(h, &self.data.dataset, id, runtime.weights())
+                };
                 if self.faults.active() {
                     self.faults.scored(id, round, now_us, rmse); // faults hook
                 }
