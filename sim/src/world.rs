@@ -215,6 +215,9 @@ pub struct World<R: Runtime> {
     lookahead_us: u64,
     /// The popped events of the current window.
     window: Vec<WinEvent>,
+    /// The grouping buffer of the window and each part's start in it.
+    window_spare: Vec<WinEvent>,
+    part_starts: Vec<usize>,
     /// One output buffer per part (one part: the node phase runs on the
     /// calling thread with the faults hooks).
     outs: Vec<ChunkOut>,
@@ -319,6 +322,8 @@ impl<R: Runtime> World<R> {
             mtu_bytes,
             lookahead_us: lookahead_us(scenario),
             window: Vec::new(),
+            window_spare: Vec::new(),
+            part_starts: Vec::new(),
             outs: vec![ChunkOut::new(mtu_bytes)],
             pool: None,
             threads_requested: 1,

@@ -120,11 +120,13 @@ pub(super) struct Part<'a, 'h, 'r, R> {
 }
 
 impl<R: Runtime> Part<'_, '_, '_, R> {
-    /// Handles the events of this part's nodes: `events` sorted by node,
-    /// each node's in `(time, sequence)` order. Stops at the first error
-    /// (kept in `out.error`).
+    /// Handles the events of this part's nodes, `events` in pop order
+    /// (each node's in `(time, sequence)` order): sorts them by node (each
+    /// node keeps its order), then runs node after node in id order. Stops
+    /// at the first error (kept in `out.error`).
     pub fn run(&mut self, sh: &Shared<'_>, events: &mut [WinEvent]) {
         self.out.reset();
+        events.sort_unstable_by_key(WinEvent::key);
         let mut rest = events;
         while let Some(first) = rest.first() {
             let node = first.node;

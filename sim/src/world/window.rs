@@ -40,6 +40,22 @@ pub(super) struct WinEvent {
     pub received: bool,
 }
 
+impl WinEvent {
+    /// A placeholder (overwritten before use).
+    pub const EMPTY: WinEvent = WinEvent {
+        time_us: 0,
+        node: 0,
+        pos: 0,
+        input: Input::Wake,
+        received: false,
+    };
+
+    /// The order of a part's events: by node, then pop position.
+    pub fn key(&self) -> u64 {
+        (u64::from(self.node) << 32) | u64::from(self.pos)
+    }
+}
+
 /// Counters of the windows of a run, for `raas bench`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct WindowStats {
@@ -75,9 +91,37 @@ impl<R: Runtime + Send> World<R> {
                 received: false,
             });
         }
-        self.window.sort_unstable_by_key(|e| (e.node, e.pos));
+        self.group_by_part();
         self.run_parts(end_us, rebuild);
         self.merge(start_us, end_us)
+    }
+
+    /// Orders the window's events by part, stably (a counting sort: O(events),
+    /// no allocation at steady state); each part then sorts its own events
+    /// by node in parallel ([`Part::run`]).
+    fn group_by_part(&mut self) {
+        let parts = self.outs.len();
+        if parts == 1 {
+            return;
+        }
+        let chunk = self.nodes.len().div_ceil(parts).max(1);
+        let part_of = |e: &WinEvent| e.node as usize / chunk;
+        self.part_starts.clear();
+        self.part_starts.resize(parts + 1, 0);
+        for e in &self.window {
+            self.part_starts[part_of(e) + 1] += 1;
+        }
+        for p in 0..parts {
+            self.part_starts[p + 1] += self.part_starts[p];
+        }
+        self.window_spare.clear();
+        self.window_spare.resize(self.window.len(), WinEvent::EMPTY);
+        for e in &self.window {
+            let at = &mut self.part_starts[part_of(e)];
+            self.window_spare[*at] = *e;
+            *at += 1;
+        }
+        std::mem::swap(&mut self.window, &mut self.window_spare);
     }
 
     /// The node phase: every part handles its nodes' events.
@@ -213,7 +257,7 @@ impl<R: Runtime + Send> World<R> {
 }
 
 /// Contiguous node ranges of `chunk` ids, one per output, with the window
-/// events of those nodes.
+/// events of those nodes (grouped by range, not yet sorted by node).
 struct Ranges<'a, R> {
     first: usize,
     chunk: usize,
