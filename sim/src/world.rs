@@ -1,9 +1,8 @@
 //! The world: N node runtimes and the models around them, driven by events.
 //!
-//! ## What happens, in order
+//! ## What happens to a node
 //!
-//! Three kinds of node events exist, all ordered by the engine's
-//! `(time, sequence)` contract:
+//! Four kinds of node events exist:
 //!
 //! * **Sample** — every `run.sample_period` each node takes sample `k`
 //!   (time `k · period`): the world charges harvest and drain up to now,
@@ -13,38 +12,78 @@
 //! * **Deliver** — a frame arrives from the radio: the node parses it (and
 //!   may reject it; rejections are counted by [`RejectReason`]).
 //! * **Wake** — the instant the node asked for with `poll_at`.
+//! * **Resume** — a browned-out node's pool has recharged.
 //!
 //! After every input the world drains `poll_transmit` (at most
-//! [`TX_PER_INPUT_MAX`] frames), hands each frame to the radio (which
-//! schedules one Deliver per receiver), charges the node's newly accounted
-//! energy to its pool, and re-arms its wake-up. A node whose pool empties
-//! browns out: it takes no samples, frames or wake-ups until the pool has
+//! [`TX_PER_INPUT_MAX`] frames), charges the node's newly accounted energy
+//! to its pool, and re-arms its wake-up. A node whose pool empties browns
+//! out: it takes no samples, frames or wake-ups until the pool has
 //! recharged to `energy.resume_fraction` (its RAM state is kept — unless a
 //! `[faults]` section says RAM is lost, see below).
 //!
-//! With a `[faults]` section, a few marked "faults hook" calls hand control
-//! to `crate::faults` (scheduled cuts and their end as `Fault` events, the
-//! reboot of a node that lost its RAM before any of its events, the
-//! snapshot after each row, partition drops when deliveries are scheduled,
-//! corruption when a copy is delivered, and each node's drifting clock for
-//! every `now` and `poll_at`); its module docs give the ordering contract.
-//! Without the section every hook is a no-op.
+//! Two kinds of **global** events exist: a **RoundEnd** at every
+//! `r · run.round_period` records one metrics row, and `[faults]` events
+//! (scheduled cuts and their end).
 //!
-//! A **RoundEnd** event at every `r · run.round_period` records one metrics
-//! row. It is scheduled by the previous RoundEnd, so it fires before any node
-//! event of the same instant: row `r` covers samples in `[(r−1)·P, r·P)`.
-//! At rounds that are multiples of `run.heldout_every` the row also scores
-//! every honest node's current weights on its held-out data
-//! (`metrics::heldout`), in node-id order. With a `[consensus]` section the
-//! row's `drift` scores the same weights against its truth vector
-//! (`crate::consensus`): since row `r` fires before the node events of
-//! `r·P`, these are the models adopted at the aggregation of the round
-//! whose boundary was `(r−1)·P` (the initial draw in row 1).
+//! ## Ordering contract: windows
+//!
+//! Node events live in one queue, global events in another, both in the
+//! engine's `(time, sequence)` order (`crate::engine`). Let `L` be the
+//! radio's minimum latency, `airtime(0 B) + radio.latency_base_us` (the
+//! lookahead): a frame sent at `t` arrives at `≥ t + L`. The loop repeats:
+//!
+//! 1. If the earliest global event is at or before the earliest node event,
+//!    it is handled alone (so a RoundEnd fires before every node event of
+//!    its instant: row `r` covers samples in `[(r−1)·P, r·P)`).
+//! 2. Otherwise, with `T` the earliest node time, the **window** is `[T,
+//!    min(T + L, next global time))` (`[T, T + 1)` if `L = 0`). Every node
+//!    event before its end is popped; each node handles its own events in
+//!    `(time, sequence)` order, together with the follow-ups it schedules
+//!    inside the window (at equal time after the popped ones, among
+//!    themselves in scheduling order: `order`). A node touches only its own
+//!    runtime, slot and energy pool; frames it reads are read-only; what it
+//!    sends and what it schedules at or after the window's end is buffered.
+//! 3. The **merge**, on one thread in node-id order (`window`): the frames
+//!    delivered in the window are released; every frame sent is put on the
+//!    air — nodes in id order, each node's frames in send order — so each
+//!    receiver's loss and jitter streams are drawn in that order and the
+//!    Deliver events get their sequence numbers in it; then the buffered
+//!    future events are pushed in the same order. Since `L ≥ 1` µs, no
+//!    frame sent in a window arrives inside it (a `debug_assert!`).
+//!
+//! Consequences: deliveries to one receiver at the same microsecond come
+//! in window order, then sender-id order; nothing depends on the number of threads, which
+//! only decides how many node ranges ("parts") handle step 2 at once
+//! ([`World::set_threads`]). A world whose nodes share state — an
+//! `[adversary]` section (attackers read their neighbours and share a
+//! cartel pool), `[faults]` (one fault state with its own random streams),
+//! emulated nodes — runs step 2 as one part on the calling thread: the
+//! same algorithm and bytes, one thread.
+//!
+//! With a `[faults]` section, a few marked "faults hook" calls hand control
+//! to `crate::faults` (cuts and their end as global events, the reboot of a
+//! node that lost its RAM before any of its events, the snapshot after each
+//! row, partition drops when the merge schedules deliveries, corruption
+//! when a copy is delivered, and each node's drifting clock for every `now`
+//! and `poll_at`); its module docs give the ordering contract. Without the
+//! section every hook is a no-op.
+//!
+//! ## Metrics
+//!
+//! A RoundEnd is scheduled by the previous one. At rounds that are
+//! multiples of `run.heldout_every` the row also scores every honest node's
+//! current weights on its held-out data (`metrics::heldout`; computed per
+//! node on the world's threads, summed in node-id order: `scoring`). With
+//! a `[consensus]` section the row's `drift` scores the same weights
+//! against its truth vector (`crate::consensus`): since row `r` fires
+//! before the node events of `r·P`, these are the models adopted at the
+//! aggregation of the round whose boundary was `(r−1)·P` (the initial draw
+//! in row 1).
 //!
 //! Node state lives in contiguous vectors indexed by node id; the event loop
-//! allocates nothing per event at steady state. The data ([`RunData`]) is
-//! read-only and may be shared with other worlds of the same scenario and
-//! seed (the baselines).
+//! allocates nothing per event at steady state (window and part buffers
+//! are reused). The data ([`RunData`]) is read-only and may be shared with
+//! other worlds of the same scenario and seed (the baselines).
 
 mod data;
 mod order;
