@@ -98,6 +98,10 @@ pub struct CaseResult {
     /// Wall time at the case's first thread count / wall time at this one.
     #[serde(default)]
     pub speedup: Option<f64>,
+    /// FNV-1a 64 of the metrics rows (JSON): equal for every thread count
+    /// of a case, which the parent checks.
+    #[serde(default)]
+    pub rows_digest: String,
     /// Wall seconds to build the world.
     pub build_s: f64,
     /// Wall seconds of the run (the event loop and metrics).
@@ -208,6 +212,8 @@ pub fn measure(
     world.run(&mut |_| {}).map_err(|e| e.to_string())?;
     let run_cpu_s = (process_cpu_s() - cpu_started).max(1e-9);
     let stats = world.window_stats();
+    let rows_json = serde_json::to_vec(world.rows()).map_err(|e| e.to_string())?;
+    let rows_digest = format!("{:016x}", fnv1a64(&rows_json));
     let run_s = started.elapsed().as_secs_f64().max(1e-9);
     let peak_heap = alloc_count::peak_bytes().saturating_sub(live_before) as u64;
     let peak_rss_bytes = vm_hwm_bytes().unwrap_or(0);
@@ -228,6 +234,7 @@ pub fn measure(
         windows: stats.windows,
         events_per_window: stats.events as f64 / stats.windows.max(1) as f64,
         speedup: None,
+        rows_digest,
         build_s,
         run_s,
         run_cpu_s,
@@ -294,6 +301,13 @@ fn stat_cpu_s(path: &str) -> f64 {
             .unwrap_or(0)
     };
     (ticks(11) + ticks(12)) as f64 / 100.0
+}
+
+/// FNV-1a, 64 bits.
+fn fnv1a64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 /// `VmHWM` (peak resident set) of this process, bytes.
@@ -365,8 +379,17 @@ fn parent(args: &BenchArgs) -> Result<(), String> {
             let direct = !args.no_direct && i == 0;
             let case = (file.as_path(), nodes, rounds);
             let mut result = run_child(&exe, case, direct, threads)?;
-            let first = *first_wall_s.get_or_insert(result.run_s);
-            result.speedup = Some(first / result.run_s.max(1e-9));
+            let (first, digest) =
+                first_wall_s.get_or_insert((result.run_s, result.rows_digest.clone()));
+            result.speedup = Some(*first / result.run_s.max(1e-9));
+            if result.rows_digest != *digest {
+                return Err(format!(
+                    "{}: the metrics rows differ at {threads} threads (digest {} against {})",
+                    file.display(),
+                    result.rows_digest,
+                    digest
+                ));
+            }
             eprintln!("{}", row(&result));
             results.push(result);
         }
