@@ -61,6 +61,13 @@ pub struct BenchArgs {
     /// Skip the direct loop (no engine overhead ratio; halves the time).
     #[arg(long)]
     pub no_direct: bool,
+    /// Run every case at each of these thread counts (`raas run
+    /// --threads`), e.g. `--threads 1,2`; the speedup column is the wall
+    /// time at the first count over the wall time at this one. The direct
+    /// loop runs with the first count only. [default: 1]
+    #[arg(long, value_name = "N,..", value_delimiter = ',',
+          value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub threads: Vec<u16>,
     /// Where to write the JSON figures.
     #[arg(long, value_name = "FILE", default_value = "results/bench/bench.json")]
     pub out: PathBuf,
@@ -78,12 +85,30 @@ pub struct CaseResult {
     pub nodes: u32,
     /// Rounds.
     pub rounds: u32,
+    /// Threads of the node phase (`World::set_threads`; 1 when the
+    /// scenario must run on one thread).
+    #[serde(default)]
+    pub threads: usize,
+    /// Windows of the run (`crate::world`'s windowed batches).
+    #[serde(default)]
+    pub windows: u64,
+    /// Node events per window (the work between two barriers).
+    #[serde(default)]
+    pub events_per_window: f64,
+    /// Wall time at the case's first thread count / wall time at this one.
+    #[serde(default)]
+    pub speedup: Option<f64>,
+    /// FNV-1a 64 of the metrics rows (JSON): equal for every thread count
+    /// of a case, which the parent checks.
+    #[serde(default)]
+    pub rows_digest: String,
     /// Wall seconds to build the world.
     pub build_s: f64,
     /// Wall seconds of the run (the event loop and metrics).
     pub run_s: f64,
-    /// CPU seconds of the run's thread (robust to other load on the
-    /// machine; the rates and the overhead ratio use it).
+    /// CPU seconds of the run, every thread of the process (robust to
+    /// other load on the machine; the rates and the overhead ratio use
+    /// it). With more threads it adds up the threads' work.
     pub run_cpu_s: f64,
     /// Events dispatched.
     pub events: u64,
@@ -155,7 +180,8 @@ fn child(file: &Path, args: &BenchArgs) -> Result<(), String> {
     let nodes = args.nodes.first().copied();
     let scenario =
         Scenario::load_with(file, &overrides(nodes, args.rounds)?).map_err(|e| e.to_string())?;
-    let result = measure(file, &scenario, !args.no_direct)?;
+    let threads = args.threads.first().map_or(1, |&t| usize::from(t));
+    let result = measure(file, &scenario, !args.no_direct, threads)?;
     println!(
         "{}",
         serde_json::to_string(&result).map_err(|e| e.to_string())?
@@ -164,7 +190,12 @@ fn child(file: &Path, args: &BenchArgs) -> Result<(), String> {
 }
 
 /// Measures one scenario (see the module docs).
-pub fn measure(file: &Path, scenario: &Scenario, direct: bool) -> Result<CaseResult, String> {
+pub fn measure(
+    file: &Path,
+    scenario: &Scenario,
+    direct: bool,
+    threads: usize,
+) -> Result<CaseResult, String> {
     let seed = scenario.seed;
     let n = scenario.nodes;
     let node_bytes = node_bytes(scenario, seed)?;
@@ -174,11 +205,15 @@ pub fn measure(file: &Path, scenario: &Scenario, direct: bool) -> Result<CaseRes
     let started = WallClock::now();
     let mut world = World::new(scenario, seed, |init| node_core_runtime(scenario, init))
         .map_err(|e| e.to_string())?;
+    let threads = world.set_threads(threads).map_err(|e| e.to_string())?;
     let build_s = started.elapsed().as_secs_f64();
     let started = WallClock::now();
-    let cpu_started = thread_cpu_s();
+    let cpu_started = process_cpu_s();
     world.run(&mut |_| {}).map_err(|e| e.to_string())?;
-    let run_cpu_s = (thread_cpu_s() - cpu_started).max(1e-9);
+    let run_cpu_s = (process_cpu_s() - cpu_started).max(1e-9);
+    let stats = world.window_stats();
+    let rows_json = serde_json::to_vec(world.rows()).map_err(|e| e.to_string())?;
+    let rows_digest = format!("{:016x}", fnv1a64(&rows_json));
     let run_s = started.elapsed().as_secs_f64().max(1e-9);
     let peak_heap = alloc_count::peak_bytes().saturating_sub(live_before) as u64;
     let peak_rss_bytes = vm_hwm_bytes().unwrap_or(0);
@@ -195,6 +230,11 @@ pub fn measure(file: &Path, scenario: &Scenario, direct: bool) -> Result<CaseRes
         scenario: file.display().to_string(),
         nodes: n,
         rounds,
+        threads,
+        windows: stats.windows,
+        events_per_window: stats.events as f64 / stats.windows.max(1) as f64,
+        speedup: None,
+        rows_digest,
         build_s,
         run_s,
         run_cpu_s,
@@ -235,7 +275,17 @@ fn node_bytes(scenario: &Scenario, seed: u64) -> Result<u64, String> {
 /// `/proc/thread-self/stat` (clock ticks of 1/100 s, Linux's fixed
 /// `USER_HZ`); 0 where unreadable.
 pub fn thread_cpu_s() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/thread-self/stat") else {
+    stat_cpu_s("/proc/thread-self/stat")
+}
+
+/// CPU seconds (user + system) of every thread of this process so far,
+/// from `/proc/self/stat`; 0 where unreadable.
+pub fn process_cpu_s() -> f64 {
+    stat_cpu_s("/proc/self/stat")
+}
+
+fn stat_cpu_s(path: &str) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(path) else {
         return 0.0;
     };
     // Fields after the command name (which may hold spaces) in parentheses.
@@ -251,6 +301,13 @@ pub fn thread_cpu_s() -> f64 {
             .unwrap_or(0)
     };
     (ticks(11) + ticks(12)) as f64 / 100.0
+}
+
+/// FNV-1a, 64 bits.
+fn fnv1a64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 /// `VmHWM` (peak resident set) of this process, bytes.
@@ -311,34 +368,31 @@ fn parent(args: &BenchArgs) -> Result<(), String> {
         header()
     );
     let started = WallClock::now();
+    let counts = if args.threads.is_empty() {
+        vec![1]
+    } else {
+        args.threads.clone()
+    };
     for (file, nodes, rounds) in cases(args)? {
-        let mut command = Command::new(&exe);
-        command.arg("bench").arg("--child").arg(&file);
-        if let Some(n) = nodes {
-            command.arg("--nodes").arg(n.to_string());
+        let mut first_wall_s = None;
+        for (i, &threads) in counts.iter().enumerate() {
+            let direct = !args.no_direct && i == 0;
+            let case = (file.as_path(), nodes, rounds);
+            let mut result = run_child(&exe, case, direct, threads)?;
+            let (first, digest) =
+                first_wall_s.get_or_insert((result.run_s, result.rows_digest.clone()));
+            result.speedup = Some(*first / result.run_s.max(1e-9));
+            if result.rows_digest != *digest {
+                return Err(format!(
+                    "{}: the metrics rows differ at {threads} threads (digest {} against {})",
+                    file.display(),
+                    result.rows_digest,
+                    digest
+                ));
+            }
+            eprintln!("{}", row(&result));
+            results.push(result);
         }
-        if let Some(r) = rounds {
-            command.arg("--rounds").arg(r.to_string());
-        }
-        if args.no_direct {
-            command.arg("--no-direct");
-        }
-        let output = command
-            .output()
-            .map_err(|e| format!("cannot start a bench child: {e}"))?;
-        if !output.status.success() {
-            return Err(format!(
-                "{}: the bench child failed ({}): {}",
-                file.display(),
-                output.status,
-                String::from_utf8_lossy(&output.stderr).trim()
-            ));
-        }
-        let text = String::from_utf8_lossy(&output.stdout);
-        let result: CaseResult = serde_json::from_str(text.trim())
-            .map_err(|e| format!("{}: unreadable child output: {e}", file.display()))?;
-        eprintln!("{}", row(&result));
-        results.push(result);
     }
     write_report(&args.out, &results)?;
     println!("{}", table(&results));
@@ -348,6 +402,41 @@ fn parent(args: &BenchArgs) -> Result<(), String> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// Runs one case at `threads` in a child process.
+fn run_child(
+    exe: &Path,
+    (file, nodes, rounds): (&Path, Option<u32>, Option<u32>),
+    direct: bool,
+    threads: u16,
+) -> Result<CaseResult, String> {
+    let mut command = Command::new(exe);
+    command.arg("bench").arg("--child").arg(file);
+    command.arg("--threads").arg(threads.to_string());
+    if let Some(n) = nodes {
+        command.arg("--nodes").arg(n.to_string());
+    }
+    if let Some(r) = rounds {
+        command.arg("--rounds").arg(r.to_string());
+    }
+    if !direct {
+        command.arg("--no-direct");
+    }
+    let output = command
+        .output()
+        .map_err(|e| format!("cannot start a bench child: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "{}: the bench child failed ({}): {}",
+            file.display(),
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    serde_json::from_str(text.trim())
+        .map_err(|e| format!("{}: unreadable child output: {e}", file.display()))
 }
 
 fn write_report(out: &Path, cases: &[CaseResult]) -> Result<(), String> {
@@ -388,10 +477,12 @@ fn machine() -> Machine {
 
 fn header() -> String {
     format!(
-        "{:>9} {:>6} {:>8} {:>8} {:>11} {:>9} {:>13} {:>9} {:>8} {:>10} {:>9} {:>8}",
+        "{:>9} {:>6} {:>3} {:>8} {:>7} {:>8} {:>11} {:>9} {:>13} {:>9} {:>8} {:>10} {:>9} {:>8} {:>9} {:>9}",
         "nodes",
         "rounds",
+        "thr",
         "wall s",
+        "speedup",
         "cpu s",
         "events",
         "M ev/s",
@@ -400,7 +491,9 @@ fn header() -> String {
         "node B",
         "sim B/node",
         "est B/node",
-        "overhead"
+        "overhead",
+        "win/round",
+        "ev/win"
     )
 }
 
@@ -409,10 +502,12 @@ fn row(r: &CaseResult) -> String {
         .overhead_ratio
         .map_or("-".to_string(), |x| format!("{x:.2}"));
     format!(
-        "{:>9} {:>6} {:>8.2} {:>8.2} {:>11} {:>9.3} {:>13.0} {:>9.1} {:>8} {:>10} {:>9} {:>8}",
+        "{:>9} {:>6} {:>3} {:>8.2} {:>7} {:>8.2} {:>11} {:>9.3} {:>13.0} {:>9.1} {:>8} {:>10} {:>9} {:>8} {:>9.1} {:>9.1}",
         r.nodes,
         r.rounds,
+        r.threads,
         r.run_s,
+        r.speedup.map_or("-".to_string(), |x| format!("{x:.2}")),
         r.run_cpu_s,
         r.events,
         r.events_per_s / 1e6,
@@ -421,7 +516,9 @@ fn row(r: &CaseResult) -> String {
         r.node_bytes,
         r.bookkeeping_bytes_per_node,
         r.estimate_bytes_per_node,
-        ratio
+        ratio,
+        r.windows as f64 / f64::from(r.rounds.max(1)),
+        r.events_per_window
     )
 }
 

@@ -161,6 +161,12 @@ struct RunArgs {
     /// No progress bar and no summary line.
     #[arg(long, short)]
     quiet: bool,
+    /// Threads for the main run's node phase [default: all cores]. The
+    /// outputs are the same bytes for every count. Scenarios with an
+    /// `[adversary]` or `[faults]` section or emulated nodes run on one
+    /// thread (their nodes share state); baselines run on one thread each.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    threads: Option<u16>,
 }
 
 #[derive(Debug, Args)]
@@ -227,6 +233,9 @@ fn run(args: RunArgs) -> u8 {
         baselines: args.baseline,
         overrides: args.set,
         force: args.force,
+        threads: args
+            .threads
+            .map_or_else(crate::runner::all_cores, usize::from),
     };
     let show = !args.quiet && std::io::stderr().is_terminal();
     let bar = run_progress_bar(show);

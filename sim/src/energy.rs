@@ -154,20 +154,34 @@ pub struct EnergyTotals {
     pub brownouts: u64,
 }
 
-/// The energy pools of every node, one entry per node in each `Vec`.
+/// One node's pool (an array of structs: a node's event touches one cache
+/// line, and a contiguous range of nodes is a plain sub-slice, which the
+/// world hands to one thread of its parallel phase).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pool {
+    level_uj: u64,
+    last_us: u64,
+    spent_uj: u64,
+    harvested_uj: u64,
+    brownouts: u32,
+    state: PowerState,
+}
+
+/// The parameters every pool shares (read-only during a run).
 #[derive(Clone, Debug)]
-pub struct EnergyPools {
+pub struct PoolParams {
     capacity_uj: u64,
     brownout_uj: u64,
     resume_uj: u64,
     baseline_nw: u64,
     harvest: Harvest,
-    level_uj: Vec<u64>,
-    last_us: Vec<u64>,
-    spent_uj: Vec<u64>,
-    harvested_uj: Vec<u64>,
-    brownouts: Vec<u32>,
-    state: Vec<PowerState>,
+}
+
+/// The energy pools of every node, one [`Pool`] per node.
+#[derive(Clone, Debug)]
+pub struct EnergyPools {
+    params: PoolParams,
+    pools: Vec<Pool>,
     totals: EnergyTotals,
 }
 
@@ -192,112 +206,109 @@ impl EnergyPools {
         } else {
             PowerState::BrownedOut
         };
-        let n = n as usize;
+        let pool = Pool {
+            level_uj: initial,
+            last_us: 0,
+            spent_uj: 0,
+            harvested_uj: 0,
+            brownouts: 0,
+            state,
+        };
         Ok(EnergyPools {
-            capacity_uj,
-            brownout_uj,
-            resume_uj: resume_uj.clamp(brownout_uj + 1, capacity_uj.max(brownout_uj + 1)),
-            baseline_nw: mw_to_nw(config.baseline_power_mw),
-            harvest: Harvest::new(&config.harvest),
-            level_uj: vec![initial; n],
-            last_us: vec![0; n],
-            spent_uj: vec![0; n],
-            harvested_uj: vec![0; n],
-            brownouts: vec![0; n],
-            state: vec![state; n],
+            params: PoolParams {
+                capacity_uj,
+                brownout_uj,
+                resume_uj: resume_uj.clamp(brownout_uj + 1, capacity_uj.max(brownout_uj + 1)),
+                baseline_nw: mw_to_nw(config.baseline_power_mw),
+                harvest: Harvest::new(&config.harvest),
+            },
+            pools: vec![pool; n as usize],
             totals: EnergyTotals::default(),
         })
     }
 
     /// Number of pools.
     pub fn len(&self) -> usize {
-        self.level_uj.len()
+        self.pools.len()
     }
 
     /// Whether there are no pools.
     pub fn is_empty(&self) -> bool {
-        self.level_uj.is_empty()
+        self.pools.is_empty()
     }
 
     /// Capacity of every pool, µJ.
     pub fn capacity_uj(&self) -> u64 {
-        self.capacity_uj
+        self.params.capacity_uj
     }
 
     /// The integer harvesting model.
     pub fn harvest(&self) -> &Harvest {
-        &self.harvest
+        &self.params.harvest
     }
 
-    /// Brings `node` up to `now_us`: adds harvest over the elapsed time,
-    /// subtracts the baseline drain if it is on, then applies brownout or
-    /// resume. A `now_us` before the last update is ignored.
+    /// The shared parameters and every pool, for a caller that updates
+    /// disjoint ranges of pools at once (each with its own
+    /// [`EnergyTotals`], added back with [`EnergyPools::add_totals`]).
+    pub fn split_mut(&mut self) -> (&PoolParams, &mut [Pool]) {
+        (&self.params, &mut self.pools)
+    }
+
+    /// Adds totals gathered on pools updated through
+    /// [`EnergyPools::split_mut`].
+    pub fn add_totals(&mut self, t: &EnergyTotals) {
+        self.totals.spent_uj += t.spent_uj;
+        self.totals.drained_uj += t.drained_uj;
+        self.totals.harvested_uj += t.harvested_uj;
+        self.totals.brownouts += t.brownouts;
+    }
+
+    /// Brings `node` up to `now_us`: see [`PoolParams::advance`].
     pub fn advance(&mut self, node: NodeId, now_us: u64) -> Transition {
-        let i = node as usize;
-        let last = self.last_us[i];
-        if now_us <= last {
-            return Transition::Unchanged;
-        }
-        self.last_us[i] = now_us;
-        let gain = self.harvest.between_uj(last, now_us);
-        let drain = match self.state[i] {
-            PowerState::On => {
-                energy_uj(self.baseline_nw, now_us) - energy_uj(self.baseline_nw, last)
-            }
-            PowerState::BrownedOut => 0,
-        };
-        self.totals.drained_uj += self.apply(i, gain, drain);
-        self.settle(i)
+        let pool = &mut self.pools[node as usize];
+        self.params.advance(pool, &mut self.totals, now_us)
     }
 
-    /// Draws `uj` the node accounted itself (radio, CPU, crypto…) at its
-    /// last `advance`. Ignored if the node is browned out; the draw stops
-    /// at empty.
+    /// Draws `uj` the node accounted itself: see [`PoolParams::charge`].
     pub fn charge(&mut self, node: NodeId, uj: u64) -> Transition {
-        let i = node as usize;
-        if self.state[i] == PowerState::BrownedOut {
-            return Transition::Unchanged;
-        }
-        self.totals.spent_uj += self.apply(i, 0, uj);
-        self.settle(i)
+        let pool = &mut self.pools[node as usize];
+        self.params.charge(pool, &mut self.totals, uj)
     }
 
     /// Level of `node` as a Q16.16 fraction of capacity in `[0, 1]`, for
     /// `Runtime::handle_energy`.
     pub fn level_fraction(&self, node: NodeId) -> Q {
-        let raw =
-            (u128::from(self.level_uj[node as usize]) << 16) / u128::from(self.capacity_uj.max(1));
-        Q::from_bits(raw.min(1 << 16) as i32)
+        self.params.level_fraction(&self.pools[node as usize])
     }
 
     /// Whether `node` is on.
     pub fn is_on(&self, node: NodeId) -> bool {
-        self.state[node as usize] == PowerState::On
+        self.pools[node as usize].is_on()
     }
 
     /// The power state of `node`.
     pub fn state(&self, node: NodeId) -> PowerState {
-        self.state[node as usize]
+        self.pools[node as usize].state
     }
 
     /// Level of `node` at its last update, µJ.
     pub fn level_uj(&self, node: NodeId) -> u64 {
-        self.level_uj[node as usize]
+        self.pools[node as usize].level_uj
     }
 
     /// Energy `node` has drawn, µJ: its charges and its baseline drain.
     pub fn spent_uj(&self, node: NodeId) -> u64 {
-        self.spent_uj[node as usize]
+        self.pools[node as usize].spent_uj
     }
 
     /// Harvested energy that entered `node`'s pool, µJ.
     pub fn harvested_uj(&self, node: NodeId) -> u64 {
-        self.harvested_uj[node as usize]
+        self.pools[node as usize].harvested_uj
     }
 
     /// Brownouts of `node` so far.
     pub fn brownouts(&self, node: NodeId) -> u32 {
-        self.brownouts[node as usize]
+        self.pools[node as usize].brownouts
     }
 
     /// Swarm-wide totals.
@@ -305,25 +316,76 @@ impl EnergyPools {
         &self.totals
     }
 
-    /// When a browned-out `node` will have harvested back to the resume
-    /// level, counted from its last update (call after `advance(node, now)`);
-    /// `None` if it is on or harvesting can never get it there. Advancing
-    /// the node to the returned instant resumes it.
+    /// When a browned-out `node` will resume: see
+    /// [`PoolParams::next_resume_at`].
     pub fn next_resume_at(&self, node: NodeId) -> Option<u64> {
-        let i = node as usize;
-        if self.state[i] == PowerState::On {
+        self.params.next_resume_at(&self.pools[node as usize])
+    }
+}
+
+impl Pool {
+    /// Whether the node is on.
+    pub fn is_on(&self) -> bool {
+        self.state == PowerState::On
+    }
+}
+
+impl PoolParams {
+    /// Brings `pool` up to `now_us`: adds harvest over the elapsed time,
+    /// subtracts the baseline drain if it is on, then applies brownout or
+    /// resume; counts into `totals`. A `now_us` before the last update is
+    /// ignored.
+    pub fn advance(&self, pool: &mut Pool, totals: &mut EnergyTotals, now_us: u64) -> Transition {
+        let last = pool.last_us;
+        if now_us <= last {
+            return Transition::Unchanged;
+        }
+        pool.last_us = now_us;
+        let gain = self.harvest.between_uj(last, now_us);
+        let drain = match pool.state {
+            PowerState::On => {
+                energy_uj(self.baseline_nw, now_us) - energy_uj(self.baseline_nw, last)
+            }
+            PowerState::BrownedOut => 0,
+        };
+        totals.drained_uj += self.apply(pool, totals, gain, drain);
+        self.settle(pool, totals)
+    }
+
+    /// Draws `uj` the node accounted itself (radio, CPU, crypto…) at its
+    /// last `advance`. Ignored if the node is browned out; the draw stops
+    /// at empty.
+    pub fn charge(&self, pool: &mut Pool, totals: &mut EnergyTotals, uj: u64) -> Transition {
+        if pool.state == PowerState::BrownedOut {
+            return Transition::Unchanged;
+        }
+        totals.spent_uj += self.apply(pool, totals, 0, uj);
+        self.settle(pool, totals)
+    }
+
+    /// Level of `pool` as a Q16.16 fraction of capacity in `[0, 1]`.
+    pub fn level_fraction(&self, pool: &Pool) -> Q {
+        let raw = (u128::from(pool.level_uj) << 16) / u128::from(self.capacity_uj.max(1));
+        Q::from_bits(raw.min(1 << 16) as i32)
+    }
+
+    /// When a browned-out `pool` will have harvested back to the resume
+    /// level, counted from its last update (call after `advance`); `None`
+    /// if it is on or harvesting can never get it there. Advancing the
+    /// pool to the returned instant resumes it.
+    pub fn next_resume_at(&self, pool: &Pool) -> Option<u64> {
+        if pool.state == PowerState::On {
             return None;
         }
-        let need = self.resume_uj.saturating_sub(self.level_uj[i]);
-        self.harvest.time_to_harvest(self.last_us[i], need)
+        let need = self.resume_uj.saturating_sub(pool.level_uj);
+        self.harvest.time_to_harvest(pool.last_us, need)
     }
 
     /// Adds `gain` and removes `drain`, clamped to `[0, capacity]`; only
     /// energy that actually entered or left the pool is counted. Returns
     /// the energy drawn, for the caller to add to its total.
-    fn apply(&mut self, i: usize, gain: u64, drain: u64) -> u64 {
-        let level = self.level_uj[i];
-        let raw = i128::from(level) + i128::from(gain) - i128::from(drain);
+    fn apply(&self, pool: &mut Pool, totals: &mut EnergyTotals, gain: u64, drain: u64) -> u64 {
+        let raw = i128::from(pool.level_uj) + i128::from(gain) - i128::from(drain);
         let cap = i128::from(self.capacity_uj);
         let (stored, drawn) = if raw > cap {
             (gain - (raw - cap) as u64, drain)
@@ -332,25 +394,24 @@ impl EnergyPools {
         } else {
             (gain, drain)
         };
-        self.level_uj[i] = raw.clamp(0, cap) as u64;
-        self.harvested_uj[i] += stored;
-        self.spent_uj[i] += drawn;
-        self.totals.harvested_uj += stored;
+        pool.level_uj = raw.clamp(0, cap) as u64;
+        pool.harvested_uj += stored;
+        pool.spent_uj += drawn;
+        totals.harvested_uj += stored;
         drawn
     }
 
     /// Applies the brownout and resume thresholds.
-    fn settle(&mut self, i: usize) -> Transition {
-        let level = self.level_uj[i];
-        match self.state[i] {
-            PowerState::On if level <= self.brownout_uj => {
-                self.state[i] = PowerState::BrownedOut;
-                self.brownouts[i] += 1;
-                self.totals.brownouts += 1;
+    fn settle(&self, pool: &mut Pool, totals: &mut EnergyTotals) -> Transition {
+        match pool.state {
+            PowerState::On if pool.level_uj <= self.brownout_uj => {
+                pool.state = PowerState::BrownedOut;
+                pool.brownouts += 1;
+                totals.brownouts += 1;
                 Transition::BrownedOut
             }
-            PowerState::BrownedOut if level >= self.resume_uj => {
-                self.state[i] = PowerState::On;
+            PowerState::BrownedOut if pool.level_uj >= self.resume_uj => {
+                pool.state = PowerState::On;
                 Transition::Resumed
             }
             _ => Transition::Unchanged,

@@ -174,17 +174,63 @@ impl<E: Copy> EventQueue<E> {
         Ok(Some((entry.time_us, entry.event)))
     }
 
+    /// Like [`EventQueue::pop`], but only an event whose time is before
+    /// `limit_us`; `Ok(None)` when the earliest pending event is at or
+    /// after it (it stays queued, and the queue is unchanged: a later push
+    /// may still go before it). The world pops one window this way.
+    pub fn pop_before(&mut self, limit_us: u64) -> Result<Option<(u64, E)>, EngineError> {
+        if self.head == self.current.len() {
+            match self.lowest() {
+                Some((b, earliest)) if earliest < limit_us => self.refill_from(b, earliest),
+                _ => return Ok(None),
+            }
+        } else if self.current[self.head].time_us >= limit_us {
+            return Ok(None);
+        }
+        self.pop()
+    }
+
+    /// The time of the earliest pending event (as [`EventQueue::peek_time_us`]).
+    pub fn next_time_us(&self) -> Option<u64> {
+        self.peek_time_us()
+    }
+
+    /// Counts `n` events dispatched outside the queue (the world's
+    /// window-local follow-ups and global events), against the same
+    /// `max_events` budget: an error once the total exceeds it.
+    pub fn note_dispatched(&mut self, n: u64, now_us: u64) -> Result<(), EngineError> {
+        self.dispatched += n;
+        if self.dispatched > self.max_events {
+            return Err(EngineError::EventBudgetExceeded {
+                max_events: self.max_events,
+                now_us,
+            });
+        }
+        Ok(())
+    }
+
     /// Bucket 0 is used up: moves `last_us` to the earliest pending time
     /// and redistributes the lowest non-empty bucket, in its order: its
     /// earliest events become bucket 0 in place (no copy of the common
     /// burst of events at one instant), the others go to lower buckets.
     /// Precondition: `len > 0`.
     fn refill(&mut self) {
-        let b = (1..BUCKETS)
-            .find(|&b| !self.buckets[b].is_empty())
-            .expect("a pending event is in some bucket");
+        let (b, earliest) = self.lowest().expect("a pending event is in some bucket");
+        self.refill_from(b, earliest);
+    }
+
+    /// The lowest non-empty bucket `b ≥ 1` and its earliest time.
+    fn lowest(&self) -> Option<(usize, u64)> {
+        let b = (1..BUCKETS).find(|&b| !self.buckets[b].is_empty())?;
+        let earliest = self.buckets[b].iter().map(|e| e.time_us).min()?;
+        Some((b, earliest))
+    }
+
+    /// [`EventQueue::refill`] from bucket `b`, whose earliest time is
+    /// `earliest`.
+    fn refill_from(&mut self, b: usize, earliest: u64) {
+        debug_assert_eq!(self.head, self.current.len());
         let mut moving = std::mem::take(&mut self.buckets[b]);
-        let earliest = moving.iter().map(|e| e.time_us).min().expect("non-empty");
         self.last_us = earliest;
         let mut kept = 0;
         for i in 0..moving.len() {

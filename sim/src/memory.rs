@@ -16,8 +16,11 @@
 //!   (2 · `size_of::<WordStream>()` + counters), the adjacency list
 //!   (`4 · degree` B), the sine (12 B), pending events
 //!   (`(degree + 4)` events of 32 B, doubled for the queue's growth) and one
-//!   frame in flight (`mtu + 48` B), and the held-out cache when it is
-//!   used (`crate::metrics::heldout`, 4 B per held-out value);
+//!   frame in flight (`mtu + 48` B), the window buffers of the event loop
+//!   (`crate::world`: up to `(degree + 4)` popped events of 32 B, one frame
+//!   copied out by its part, `mtu + 48` B, and one held-out score, 24 B),
+//!   and the held-out cache when it is used (`crate::metrics::heldout`, 4 B
+//!   per held-out value);
 //! * `rows`: the metrics rows, `rounds · 1 KB`; `base`: 64 MiB for the
 //!   binary, the topology build and the allocator's slack.
 //!
@@ -125,7 +128,8 @@ pub fn bookkeeping_bytes(degree: u64, mtu: u64) -> u64 {
     let sine = 12;
     let events = 2 * (degree + EVENTS_EXTRA) * EVENT_BYTES;
     let inflight = mtu + 48;
-    slot + energy + radio + adjacency + sine + events + inflight
+    let window = (degree + EVENTS_EXTRA) * EVENT_BYTES + mtu + 48 + 24;
+    slot + energy + radio + adjacency + sine + events + inflight + window
 }
 
 /// The mean number of radio neighbours of `scenario`'s topology.

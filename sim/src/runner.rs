@@ -61,6 +61,17 @@ pub struct RunOptions {
     pub overrides: Vec<Override>,
     /// Overwrite the results of a different run in the output directory.
     pub force: bool,
+    /// Threads for the main world's node phase (`World::set_threads`; 0
+    /// and 1: one). Outputs do not depend on it. `raas run` uses every
+    /// core; `raas sweep` and `raas reproduce` leave it at one, since they
+    /// already run several worlds at once (`--jobs`).
+    pub threads: usize,
+}
+
+/// The cores available to this process (1 if unknown): `raas run`'s
+/// default `--threads`.
+pub fn all_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// What a finished run produced.
@@ -172,6 +183,9 @@ struct Timing<'a> {
     main_wall_s: f64,
     baselines_wall_s: f64,
     references_wall_s: f64,
+    /// Threads of the main world's node phase (`--threads`; 1 for a
+    /// scenario that must run on one thread).
+    main_threads: usize,
     /// The commit the binary was built from, or `"unknown"` (kept out of
     /// `summary.json` so that committed results regenerate byte for byte
     /// from a later commit whose code makes the same numbers).
@@ -188,6 +202,7 @@ struct WallTimes {
     main_s: f64,
     baselines_s: f64,
     references_s: f64,
+    main_threads: usize,
 }
 
 /// The name `summary.json` gives the default runtime.
@@ -335,6 +350,7 @@ pub fn run_text_with<R: Runtime + Send>(
     let builder = NodeBuilder::new(scenario.clone(), seed, &make).map_err(world_error)?;
     let plan = &builder.plan;
     let mut main = builder.world(None).map_err(world_error)?;
+    let main_threads = main.set_threads(options.threads).map_err(world_error)?;
     let mut others = Vec::with_capacity(baselines.len());
     for &baseline in &baselines {
         let variant = baseline.scenario(&scenario);
@@ -355,7 +371,9 @@ pub fn run_text_with<R: Runtime + Send>(
             .map_err(|e| RunError::Resolve(path.to_path_buf(), e))?;
         resolved_baselines.push(text);
     }
-    let (references, wall) = simulate(path, &scenario, &mut main, &builder, &mut others, progress)?;
+    let (references, mut wall) =
+        simulate(path, &scenario, &mut main, &builder, &mut others, progress)?;
+    wall.main_threads = main_threads;
     let heldout = HeldOutInfo::of(main.data());
     let context = Context {
         identity: &identity,
@@ -775,6 +793,7 @@ fn write_results(dir: &Path, files: &Files<'_>, wall: WallTimes) -> Result<(), R
         main_wall_s: wall.main_s,
         baselines_wall_s: wall.baselines_s,
         references_wall_s: wall.references_s,
+        main_threads: wall.main_threads,
         git_commit: crate::summary::git_commit(),
         git_dirty: crate::summary::git_dirty(),
         note: "wall-clock measurements and the build that made the run: not part of the deterministic results",

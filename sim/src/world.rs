@@ -1,9 +1,8 @@
 //! The world: N node runtimes and the models around them, driven by events.
 //!
-//! ## What happens, in order
+//! ## What happens to a node
 //!
-//! Three kinds of node events exist, all ordered by the engine's
-//! `(time, sequence)` contract:
+//! Four kinds of node events exist:
 //!
 //! * **Sample** — every `run.sample_period` each node takes sample `k`
 //!   (time `k · period`): the world charges harvest and drain up to now,
@@ -13,48 +12,93 @@
 //! * **Deliver** — a frame arrives from the radio: the node parses it (and
 //!   may reject it; rejections are counted by [`RejectReason`]).
 //! * **Wake** — the instant the node asked for with `poll_at`.
+//! * **Resume** — a browned-out node's pool has recharged.
 //!
 //! After every input the world drains `poll_transmit` (at most
-//! [`TX_PER_INPUT_MAX`] frames), hands each frame to the radio (which
-//! schedules one Deliver per receiver), charges the node's newly accounted
-//! energy to its pool, and re-arms its wake-up. A node whose pool empties
-//! browns out: it takes no samples, frames or wake-ups until the pool has
+//! [`TX_PER_INPUT_MAX`] frames), charges the node's newly accounted energy
+//! to its pool, and re-arms its wake-up. A node whose pool empties browns
+//! out: it takes no samples, frames or wake-ups until the pool has
 //! recharged to `energy.resume_fraction` (its RAM state is kept — unless a
 //! `[faults]` section says RAM is lost, see below).
 //!
-//! With a `[faults]` section, a few marked "faults hook" calls hand control
-//! to `crate::faults` (scheduled cuts and their end as `Fault` events, the
-//! reboot of a node that lost its RAM before any of its events, the
-//! snapshot after each row, partition drops when deliveries are scheduled,
-//! corruption when a copy is delivered, and each node's drifting clock for
-//! every `now` and `poll_at`); its module docs give the ordering contract.
-//! Without the section every hook is a no-op.
+//! Two kinds of **global** events exist: a **RoundEnd** at every
+//! `r · run.round_period` records one metrics row, and `[faults]` events
+//! (scheduled cuts and their end).
 //!
-//! A **RoundEnd** event at every `r · run.round_period` records one metrics
-//! row. It is scheduled by the previous RoundEnd, so it fires before any node
-//! event of the same instant: row `r` covers samples in `[(r−1)·P, r·P)`.
-//! At rounds that are multiples of `run.heldout_every` the row also scores
-//! every honest node's current weights on its held-out data
-//! (`metrics::heldout`), in node-id order. With a `[consensus]` section the
-//! row's `drift` scores the same weights against its truth vector
-//! (`crate::consensus`): since row `r` fires before the node events of
-//! `r·P`, these are the models adopted at the aggregation of the round
-//! whose boundary was `(r−1)·P` (the initial draw in row 1).
+//! ## Ordering contract: windows
+//!
+//! Node events live in one queue, global events in another, both in the
+//! engine's `(time, sequence)` order (`crate::engine`). Let `L` be the
+//! radio's minimum latency, `airtime(0 B) + radio.latency_base_us` (the
+//! lookahead): a frame sent at `t` arrives at `≥ t + L`. The loop repeats:
+//!
+//! 1. If the earliest global event is at or before the earliest node event,
+//!    it is handled alone (so a RoundEnd fires before every node event of
+//!    its instant: row `r` covers samples in `[(r−1)·P, r·P)`).
+//! 2. Otherwise, with `T` the earliest node time, the **window** is `[T,
+//!    min(T + L, next global time))` (`[T, T + 1)` if `L = 0`). Every node
+//!    event before its end is popped; each node handles its own events in
+//!    `(time, sequence)` order, together with the follow-ups it schedules
+//!    inside the window (at equal time after the popped ones, among
+//!    themselves in scheduling order: `order`). A node touches only its own
+//!    runtime, slot and energy pool; frames it reads are read-only; what it
+//!    sends and what it schedules at or after the window's end is buffered.
+//! 3. The **merge**, on one thread in node-id order (`window`): the frames
+//!    delivered in the window are released; every frame sent is put on the
+//!    air — nodes in id order, each node's frames in send order — so each
+//!    receiver's loss and jitter streams are drawn in that order and the
+//!    Deliver events get their sequence numbers in it; then the buffered
+//!    future events are pushed in the same order. Since `L ≥ 1` µs, no
+//!    frame sent in a window arrives inside it (a `debug_assert!`).
+//!
+//! Consequences: deliveries to one receiver at the same microsecond come
+//! in window order, then sender-id order; nothing depends on the number of threads, which
+//! only decides how many node ranges ("parts") handle step 2 at once
+//! ([`World::set_threads`]). A world whose nodes share state — an
+//! `[adversary]` section (attackers read their neighbours and share a
+//! cartel pool), `[faults]` (one fault state with its own random streams),
+//! emulated nodes — runs step 2 as one part on the calling thread: the
+//! same algorithm and bytes, one thread.
+//!
+//! With a `[faults]` section, a few marked "faults hook" calls hand control
+//! to `crate::faults` (cuts and their end as global events, the reboot of a
+//! node that lost its RAM before any of its events, the snapshot after each
+//! row, partition drops when the merge schedules deliveries, corruption
+//! when a copy is delivered, and each node's drifting clock for every `now`
+//! and `poll_at`); its module docs give the ordering contract. Without the
+//! section every hook is a no-op.
+//!
+//! ## Metrics
+//!
+//! A RoundEnd is scheduled by the previous one. At rounds that are
+//! multiples of `run.heldout_every` the row also scores every honest node's
+//! current weights on its held-out data (`metrics::heldout`; computed per
+//! node on the world's threads, summed in node-id order: `scoring`). With
+//! a `[consensus]` section the row's `drift` scores the same weights
+//! against its truth vector (`crate::consensus`): since row `r` fires
+//! before the node events of `r·P`, these are the models adopted at the
+//! aggregation of the round whose boundary was `(r−1)·P` (the initial draw
+//! in row 1).
 //!
 //! Node state lives in contiguous vectors indexed by node id; the event loop
-//! allocates nothing per event at steady state. The data ([`RunData`]) is
-//! read-only and may be shared with other worlds of the same scenario and
-//! seed (the baselines).
+//! allocates nothing per event at steady state (window and part buffers
+//! are reused). The data ([`RunData`]) is read-only and may be shared with
+//! other worlds of the same scenario and seed (the baselines).
 
 mod data;
+mod order;
+mod part;
+mod scoring;
+mod window;
 
 pub use data::RunData;
+pub use window::WindowStats;
 
 use std::fmt;
 use std::sync::Arc;
 
 use node_core::regime::Regime;
-use node_core::runtime::{FrameKind, NodeId, RejectReason, Runtime};
+use node_core::runtime::{NodeId, RejectReason, Runtime};
 
 use crate::adversary::detection::Detection;
 use crate::consensus;
@@ -65,8 +109,10 @@ use crate::fixed;
 use crate::inflight::{FrameRef, InFlight};
 use crate::metrics::heldout::HeldOutProbe;
 use crate::metrics::{self, ErrorAccumulator, RoundRow};
-use crate::radio::{Delivery, Radio};
+use crate::radio::Radio;
 use crate::scenario::Scenario;
+use part::{ChunkOut, Hooks, Part, Shared};
+use window::WinEvent;
 
 /// Most frames a node may emit in answer to one input; more is a runtime
 /// bug and stops the run.
@@ -87,27 +133,33 @@ pub struct NodeInit {
     pub degree: u32,
 }
 
+/// What happens to one node.
 #[derive(Clone, Copy, Debug)]
-enum Event {
-    Sample(NodeId),
-    Wake(NodeId),
-    Deliver { node: NodeId, frame: FrameRef },
-    Resume(NodeId),
+enum Input {
+    Sample,
+    Wake,
+    Deliver(FrameRef),
+    Resume,
+}
+
+/// A node event: handled in a window, in parallel with other nodes'.
+#[derive(Clone, Copy, Debug)]
+struct NodeEvent {
+    node: NodeId,
+    input: Input,
+}
+
+/// A global event: handled alone, between windows.
+#[derive(Clone, Copy, Debug)]
+enum GlobalEvent {
     RoundEnd(u32),
     Fault(FaultEvent),
 }
 
-impl Event {
-    /// The node a node event is about (faults hook: reboots come first).
-    fn node(self) -> Option<NodeId> {
-        match self {
-            Event::Sample(n) | Event::Wake(n) | Event::Resume(n) => Some(n),
-            Event::Deliver { node, .. } => Some(node),
-            Event::Fault(f) => Some(f.node()),
-            Event::RoundEnd(_) => None,
-        }
-    }
-}
+/// Parts per thread in a parallel world: more parts than threads lets
+/// rayon balance a window whose events crowd into a few id ranges (a
+/// regional storm). Outputs do not depend on it.
+const PARTS_PER_THREAD: usize = 4;
 
 /// Rebuilds a node's runtime from its configuration (a reboot after RAM
 /// loss, `crate::faults`).
@@ -171,13 +223,16 @@ struct Slot {
 pub struct World<R: Runtime> {
     nodes: Vec<R>,
     slots: Vec<Slot>,
-    queue: EventQueue<Event>,
+    /// Node events, `(time, sequence)` order.
+    queue: EventQueue<NodeEvent>,
+    /// Round ends and `[faults]` events (they fire before the node events
+    /// of their instant).
+    globals: EventQueue<GlobalEvent>,
     radio: Radio,
     energy: EnergyPools,
     data: Arc<RunData>,
     probe: HeldOutProbe,
     inflight: InFlight,
-    tx_buf: Vec<u8>,
     rows: Vec<RoundRow>,
     /// The `[consensus]` truth, one value per weight, if any (`drift`).
     truth: Option<Vec<f64>>,
@@ -193,6 +248,25 @@ pub struct World<R: Runtime> {
     round_period_us: u64,
     sample_period_us: u64,
     end_us: u64,
+    max_events: u64,
+    mtu_bytes: usize,
+    /// The radio's minimum latency (lookahead), µs.
+    lookahead_us: u64,
+    /// The popped events of the current window.
+    window: Vec<WinEvent>,
+    /// The grouping buffer of the window and each part's start in it.
+    window_spare: Vec<WinEvent>,
+    part_starts: Vec<usize>,
+    /// One output buffer per part (one part: the node phase runs on the
+    /// calling thread with the faults hooks).
+    outs: Vec<ChunkOut>,
+    pool: Option<rayon::ThreadPool>,
+    threads_requested: usize,
+    /// Why this world runs its node phase on one thread, if it must.
+    serial: Option<&'static str>,
+    stats: WindowStats,
+    /// Per node, its held-out score of the round (parallel scoring).
+    scores: Vec<crate::metrics::heldout::Score>,
 }
 
 impl<R: Runtime> World<R> {
@@ -257,11 +331,12 @@ impl<R: Runtime> World<R> {
             honest: true,
             ..Slot::default()
         };
+        let mtu_bytes = scenario.radio.mtu_bytes as usize;
         let mut world = World {
             nodes,
             slots: vec![slot; n as usize],
             queue: EventQueue::new(run.max_events),
-            tx_buf: vec![0; scenario.radio.mtu_bytes as usize],
+            globals: EventQueue::new(u64::MAX),
             radio,
             energy,
             probe: HeldOutProbe::new(data.window_len, data.heldout_samples),
@@ -282,6 +357,18 @@ impl<R: Runtime> World<R> {
             round_period_us: run.round_period_us(),
             sample_period_us: run.sample_period_us(),
             end_us: run.duration_us(),
+            max_events: run.max_events,
+            mtu_bytes,
+            lookahead_us: lookahead_us(scenario),
+            window: Vec::new(),
+            window_spare: Vec::new(),
+            part_starts: Vec::new(),
+            outs: vec![ChunkOut::new(mtu_bytes)],
+            pool: None,
+            threads_requested: 1,
+            serial: serial_reason(scenario),
+            stats: WindowStats::default(),
+            scores: Vec::new(),
         };
         world.schedule_start();
         Ok(world)
@@ -289,13 +376,62 @@ impl<R: Runtime> World<R> {
 
     fn schedule_start(&mut self) {
         self.queue.reserve(self.nodes.len() * 2 + 1);
-        self.queue.push(self.round_period_us, Event::RoundEnd(1));
-        for id in 0..self.nodes.len() as NodeId {
-            self.queue.push(0, Event::Sample(id));
+        self.globals
+            .push(self.round_period_us, GlobalEvent::RoundEnd(1));
+        for node in 0..self.nodes.len() as NodeId {
+            let input = Input::Sample;
+            self.queue.push(0, NodeEvent { node, input });
         }
-        let queue = &mut self.queue;
+        let globals = &mut self.globals;
         self.faults
-            .schedule(self.end_us, |at, e| queue.push(at, Event::Fault(e)));
+            .schedule(self.end_us, |at, e| globals.push(at, GlobalEvent::Fault(e)));
+    }
+
+    /// Runs the node phase of every window on `threads` threads (a rayon
+    /// pool of its own; 0 and 1 mean the calling thread). Outputs are the
+    /// same bytes for every count. A world whose scenario has an
+    /// `[adversary]` or `[faults]` section or emulated nodes runs on one
+    /// thread whatever is asked ([`World::serial_reason`]); the threads
+    /// used are returned.
+    pub fn set_threads(&mut self, threads: usize) -> Result<usize, WorldError> {
+        self.threads_requested = threads.max(1);
+        self.configure_parts()
+    }
+
+    /// Why this world runs on one thread whatever `set_threads` asks, if
+    /// it does.
+    pub fn serial_reason(&self) -> Option<&'static str> {
+        self.serial
+    }
+
+    /// The counters of the windows handled so far.
+    pub fn window_stats(&self) -> WindowStats {
+        self.stats
+    }
+
+    fn configure_parts(&mut self) -> Result<usize, WorldError> {
+        let threads = if self.serial.is_some() {
+            1
+        } else {
+            self.threads_requested
+        };
+        self.pool = if threads > 1 {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .thread_name(|i| format!("raas-world-{i}"))
+                .build()
+                .map_err(|e| WorldError::Build(format!("cannot start {threads} threads: {e}")))?;
+            Some(pool)
+        } else {
+            None
+        };
+        let parts = if threads > 1 {
+            threads * PARTS_PER_THREAD
+        } else {
+            1
+        };
+        self.outs = (0..parts).map(|_| ChunkOut::new(self.mtu_bytes)).collect();
+        Ok(threads)
     }
 
     /// Marks the attackers of `detection` not honest (they leave every
@@ -306,6 +442,10 @@ impl<R: Runtime> World<R> {
             slot.honest = detection.is_honest(id);
         }
         self.adversary = Some(detection);
+        // Attackers read their neighbours and share a cartel pool.
+        self.serial.get_or_insert("[adversary]");
+        self.pool = None;
+        self.outs.truncate(1);
     }
 
     /// Leaves `ids` out of every honest metric, as if they were attackers
@@ -324,6 +464,33 @@ impl<R: Runtime> World<R> {
         self.adversary.as_ref()
     }
 
+    /// The node runtimes, by id.
+    pub fn nodes(&self) -> &[R] {
+        &self.nodes
+    }
+
+    /// Events dispatched so far.
+    pub fn events(&self) -> u64 {
+        self.queue.dispatched()
+    }
+
+    /// The faults of the run (counters, outage records).
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    /// The run's data, to share with a baseline world or the references.
+    pub fn data(&self) -> &Arc<RunData> {
+        &self.data
+    }
+
+    /// The metrics rows recorded so far.
+    pub fn rows(&self) -> &[RoundRow] {
+        &self.rows
+    }
+}
+
+impl<R: Runtime + Send> World<R> {
     /// Runs to the end, calling `progress` after every round. A scenario
     /// whose `[faults]` can make a node lose its RAM needs
     /// [`World::run_with`] instead (the world must rebuild nodes).
@@ -341,220 +508,64 @@ impl<R: Runtime> World<R> {
         rebuild: &mut Rebuild<'_, R>,
     ) -> Result<(), WorldError> {
         let mut round_done = 0;
-        while let Some((now_us, event)) = self.queue.pop().map_err(WorldError::Engine)? {
-            if let Some(node) = event.node().filter(|_| self.faults.active()) {
-                self.reboot_if_due(node, now_us, rebuild)?; // faults hook
-            }
-            if self.queue.dispatched().is_multiple_of(PROGRESS_EVENTS) {
-                progress(&Progress {
-                    round: round_done,
-                    rounds: self.rounds,
-                    now_us,
-                    events: self.queue.dispatched(),
-                    end_us: self.end_us,
-                });
-            }
-            match event {
-                Event::Fault(f) => self.on_fault(f, now_us),
-                Event::Sample(node) => self.on_sample(node, now_us)?,
-                Event::Wake(node) => self.on_wake(node, now_us)?,
-                Event::Deliver { node, frame } => self.on_deliver(node, frame, now_us)?,
-                Event::Resume(node) => self.on_resume(node, now_us)?,
-                Event::RoundEnd(round) => {
-                    self.on_round_end(round, now_us);
-                    round_done = round;
-                    progress(&Progress {
-                        round,
-                        rounds: self.rounds,
-                        now_us,
-                        events: self.queue.dispatched(),
-                        end_us: self.end_us,
-                    });
-                    if round == self.rounds {
-                        break;
+        let mut reported = self.queue.dispatched() / PROGRESS_EVENTS;
+        // Bounded: every pass handles at least one event, and the queue
+        // stops at the event budget.
+        loop {
+            let next_global = self.globals.next_time_us();
+            match (next_global, self.queue.next_time_us()) {
+                (None, None) => break,
+                (Some(g), n) if n.is_none_or(|n| g <= n) => {
+                    let (now_us, event) = self.pop_global(g)?;
+                    match event {
+                        GlobalEvent::Fault(f) => self.on_fault(f, now_us, rebuild)?,
+                        GlobalEvent::RoundEnd(round) => {
+                            self.on_round_end(round, now_us);
+                            round_done = round;
+                            progress(&self.progress(round, now_us));
+                            if round == self.rounds {
+                                break;
+                            }
+                        }
                     }
                 }
+                (_, Some(n)) => self.run_window(n, next_global, rebuild)?,
+                (Some(_), None) => unreachable!("handled by the first arm"),
+            }
+            let mark = self.queue.dispatched() / PROGRESS_EVENTS;
+            if mark > reported {
+                reported = mark;
+                progress(&self.progress(round_done, self.queue.now_us()));
             }
         }
         Ok(())
     }
 
-    fn on_sample(&mut self, node: NodeId, now_us: u64) -> Result<(), WorldError> {
-        let next = now_us + self.sample_period_us;
-        if next < self.end_us {
-            self.queue.push(next, Event::Sample(node));
-        }
-        if !self.power_check(node, now_us) {
-            return Ok(());
-        }
-        let index = now_us / self.sample_period_us;
-        let sample = self.data.dataset.sample(node, index);
-        let now = self.faults.local(node, now_us);
-        let level = self.energy.level_fraction(node);
-        let runtime = &mut self.nodes[node as usize];
-        runtime.handle_energy(now, level);
-        runtime.handle_sample(now, sample.observed);
-        if self.truth.is_some() {
-            // The consensus task learns nothing from samples: no errors.
-            return self.after_input(node, now_us);
-        }
-        let telemetry = runtime.telemetry();
-        let slot = &mut self.slots[node as usize];
-        slot.errors.add(i64::from(telemetry.last_error.to_bits()));
-        let clean_error =
-            i64::from(sample.clean.to_bits()) - i64::from(telemetry.last_prediction.to_bits());
-        slot.errors_clean.add(clean_error);
-        self.after_input(node, now_us)
+    /// Pops the global event at `at_us`, counting it in the event budget.
+    fn pop_global(&mut self, at_us: u64) -> Result<(u64, GlobalEvent), WorldError> {
+        let popped = self.globals.pop().map_err(WorldError::Engine)?;
+        let (now_us, event) = popped.expect("a global event is pending");
+        debug_assert_eq!(now_us, at_us);
+        self.queue
+            .note_dispatched(1, now_us)
+            .map_err(WorldError::Engine)?;
+        Ok((now_us, event))
     }
 
-    fn on_wake(&mut self, node: NodeId, now_us: u64) -> Result<(), WorldError> {
-        let slot = &mut self.slots[node as usize];
-        if slot.armed_wake_us != now_us {
-            return Ok(()); // superseded by a later poll_at
-        }
-        slot.armed_wake_us = NOT_ARMED;
-        if !self.power_check(node, now_us) {
-            return Ok(());
-        }
-        let now = self.faults.local(node, now_us);
-        self.nodes[node as usize].handle_wake(now);
-        self.after_input(node, now_us)
-    }
-
-    fn on_deliver(&mut self, node: NodeId, frame: FrameRef, now_us: u64) -> Result<(), WorldError> {
-        if !self.power_check(node, now_us) {
-            self.inflight.delivered(frame);
-            return Ok(());
-        }
-        let bytes = self.inflight.bytes(frame);
-        let len = bytes.len() as u32;
-        let kind = self.inflight.kind(frame);
-        let now = self.faults.local(node, now_us);
-        let corrupted = self.faults.corrupt(node, bytes); // faults hook
-        let bytes = if corrupted {
-            self.faults.corrupted()
-        } else {
-            bytes
-        };
-        let result = self.nodes[node as usize].handle_frame(now, bytes);
-        if corrupted {
-            self.faults.corrupted_result(result);
-        }
-        self.inflight.delivered(frame);
-        self.radio.record_receive(node, len, kind);
-        match result {
-            Err(e) => self.rejected[e.reason().index()] += 1,
-            Ok(()) if kind == FrameKind::ModelUpdate => self.model_updates_accepted += 1,
-            Ok(()) => {}
-        }
-        self.after_input(node, now_us)
-    }
-
-    fn on_resume(&mut self, node: NodeId, now_us: u64) -> Result<(), WorldError> {
-        if self.power_check(node, now_us) {
-            self.rearm(node, now_us);
-        }
-        Ok(())
-    }
-
-    /// Brings the pool up to `now`; returns whether the node is powered.
-    fn power_check(&mut self, node: NodeId, now_us: u64) -> bool {
-        self.energy.advance(node, now_us);
-        let powered = self.energy.is_on(node);
-        let on = powered && self.faults.up(node, now_us);
-        self.slots[node as usize].on = on;
-        if self.faults.active() {
-            // faults hook: RAM loss on power loss, resume with RAM kept.
-            if !powered {
-                self.faults.power_lost(node, now_us);
-            } else if on {
-                self.faults.running(node, now_us);
-            }
-        }
-        on
-    }
-
-    fn after_input(&mut self, node: NodeId, now_us: u64) -> Result<(), WorldError> {
-        self.drain_transmits(node, now_us)?;
-        let used = self.nodes[node as usize].telemetry().energy_used_uj;
-        let slot = &mut self.slots[node as usize];
-        let delta = used.saturating_sub(slot.energy_seen_uj);
-        slot.energy_seen_uj = used;
-        self.energy.charge(node, delta);
-        if !self.energy.is_on(node) {
-            self.slots[node as usize].on = false;
-            self.faults.power_lost(node, now_us); // faults hook
-            if let Some(at) = self.energy.next_resume_at(node) {
-                self.queue.push(at.max(now_us), Event::Resume(node));
-            }
-            return Ok(());
-        }
-        self.rearm(node, now_us);
-        Ok(())
-    }
-
-    fn drain_transmits(&mut self, node: NodeId, now_us: u64) -> Result<(), WorldError> {
-        let now = self.faults.local(node, now_us);
-        for _ in 0..TX_PER_INPUT_MAX {
-            let runtime = &mut self.nodes[node as usize];
-            let Some(tx) = runtime.poll_transmit(now, &mut self.tx_buf) else {
-                return Ok(());
-            };
-            if tx.len > self.tx_buf.len() {
-                return Err(WorldError::Runtime(format!(
-                    "node {node} reported a {}-byte frame",
-                    tx.len
-                )));
-            }
-            let frame = self.inflight.store(&self.tx_buf[..tx.len], tx.kind);
-            let (queue, inflight) = (&mut self.queue, &mut self.inflight);
-            let faults = &mut self.faults;
-            let mut deliver = |d: Delivery| {
-                if faults.partitioned(now_us, node, d.receiver) {
-                    return; // faults hook
-                }
-                inflight.retain(frame);
-                queue.push(
-                    d.at_us,
-                    Event::Deliver {
-                        node: d.receiver,
-                        frame,
-                    },
-                );
-            };
-            self.radio
-                .transmit(
-                    now_us,
-                    node,
-                    tx.len as u32,
-                    tx.kind,
-                    tx.destination,
-                    &mut deliver,
-                )
-                .map_err(|e| WorldError::Runtime(format!("node {node}: {e}")))?;
-            self.inflight.release_if_unused(frame);
-        }
-        Err(WorldError::Runtime(format!(
-            "node {node} emitted more than {TX_PER_INPUT_MAX} frames for one input"
-        )))
-    }
-
-    fn rearm(&mut self, node: NodeId, now_us: u64) {
-        let Some(at) = self.nodes[node as usize].poll_at() else {
-            return;
-        };
-        let at_us = self.faults.true_at(node, at).max(now_us);
-        let slot = &mut self.slots[node as usize];
-        if at_us != slot.armed_wake_us && at_us < self.end_us {
-            slot.armed_wake_us = at_us;
-            self.queue.push(at_us, Event::Wake(node));
+    fn progress(&self, round: u32, now_us: u64) -> Progress {
+        Progress {
+            round,
+            rounds: self.rounds,
+            now_us,
+            events: self.queue.dispatched(),
+            end_us: self.end_us,
         }
     }
 
     fn on_round_end(&mut self, round: u32, now_us: u64) {
         if round < self.rounds {
-            self.queue
-                .push(now_us + self.round_period_us, Event::RoundEnd(round + 1));
+            let next = GlobalEvent::RoundEnd(round + 1);
+            self.globals.push(now_us + self.round_period_us, next);
         }
         let row = self.measure(round, now_us);
         self.rows.push(row);
@@ -598,8 +609,10 @@ impl<R: Runtime> World<R> {
         let dim = self.nodes.first().map_or(0, |n| n.weights().len());
         let mut weights = Vec::with_capacity(dim * self.nodes.len());
         let scored = round.is_multiple_of(self.data.heldout_every.max(1));
-        let heldout = self.data.heldout().filter(|_| scored);
+        let data = Arc::clone(&self.data);
+        let heldout = data.heldout().filter(|_| scored);
         self.probe.clear();
+        let parallel = heldout.is_some_and(|h| self.score_heldout(&data, h));
         for (id, (runtime, slot)) in (0..).zip(self.nodes.iter().zip(self.slots.iter_mut())) {
             row.nodes_on += u32::from(slot.on);
             if !slot.honest {
@@ -612,7 +625,11 @@ impl<R: Runtime> World<R> {
             slot.errors_clean = ErrorAccumulator::default();
             weights.extend(runtime.weights().iter().map(|w| fixed::to_f64(*w)));
             if let Some(h) = heldout {
-                let rmse = self.probe.add(h, &self.data.dataset, id, runtime.weights());
+                let rmse = if parallel {
+                    self.probe.add_score(self.scores[id as usize])
+                } else {
+                    self.probe.add(h, &self.data.dataset, id, runtime.weights())
+                };
                 if self.faults.active() {
                     self.faults.scored(id, round, now_us, rmse); // faults hook
                 }
@@ -637,85 +654,112 @@ impl<R: Runtime> World<R> {
             .filter(|t| t.len() == dim)
             .map(|t| consensus::drift(&weights, t).unwrap_or(f64::NAN));
     }
-
-    /// The metrics rows recorded so far.
-    pub fn rows(&self) -> &[RoundRow] {
-        &self.rows
-    }
-
-    /// The node runtimes, by id.
-    pub fn nodes(&self) -> &[R] {
-        &self.nodes
-    }
-
-    /// Events dispatched so far.
-    pub fn events(&self) -> u64 {
-        self.queue.dispatched()
-    }
-
-    /// The faults of the run (counters, outage records).
-    pub fn faults(&self) -> &Faults {
-        &self.faults
-    }
-
-    /// The run's data, to share with a baseline world or the references.
-    pub fn data(&self) -> &Arc<RunData> {
-        &self.data
-    }
 }
 
 fn build_radio(scenario: &Scenario, seed: u64) -> Result<Radio, WorldError> {
     Radio::new(&scenario.radio, scenario.nodes, seed).map_err(|e| WorldError::Build(e.to_string()))
 }
 
-/// The `[faults]` hooks that need the world (see `crate::faults`).
-impl<R: Runtime> World<R> {
-    fn on_fault(&mut self, event: FaultEvent, now_us: u64) {
-        match event {
-            FaultEvent::Cut { node, schedule } => {
-                let until = self.faults.cut(node, schedule, now_us);
-                self.slots[node as usize].on = false;
-                if until < self.end_us {
-                    self.queue.push(until, Event::Fault(FaultEvent::Up(node)));
-                }
-            }
-            FaultEvent::Up(node) => {
-                if self.power_check(node, now_us) {
-                    self.rearm(node, now_us);
-                }
-            }
-        }
-    }
+/// The radio's minimum latency: a frame sent at `t` is delivered at `t +
+/// airtime + latency_base + jitter ≥ t + airtime(0 B) + latency_base`
+/// (`airtime(0 B)` is the per-frame overhead's airtime: a runtime may send
+/// an empty payload). This is the windows' lookahead.
+fn lookahead_us(scenario: &Scenario) -> u64 {
+    let radio = &scenario.radio;
+    radio.airtime_us(0).saturating_add(radio.latency_base_us)
+}
 
-    /// Rebuilds and restores `node` if it lost its RAM and may run again.
-    fn reboot_if_due(
+/// Why a world of `scenario` must run its node phase on one thread: a
+/// node's handling touches state shared with other nodes.
+fn serial_reason(scenario: &Scenario) -> Option<&'static str> {
+    if scenario.adversary.is_some() {
+        // Attackers read their neighbours' models and share a cartel pool.
+        Some("[adversary]")
+    } else if scenario.faults.is_some() {
+        // One Faults state: corruption draws, outage records.
+        Some("[faults]")
+    } else if !scenario.run.emulated_nodes.is_empty() {
+        // Nodes in QEMU processes driven over pipes.
+        Some("[run] emulated_nodes")
+    } else {
+        None
+    }
+}
+
+/// The `[faults]` hooks that need the world (see `crate::faults`).
+impl<R: Runtime + Send> World<R> {
+    /// A scheduled cut or the end of one. The node's reboot comes first,
+    /// as before any of its events.
+    fn on_fault(
         &mut self,
-        node: NodeId,
+        event: FaultEvent,
         now_us: u64,
         rebuild: &mut Rebuild<'_, R>,
     ) -> Result<(), WorldError> {
-        if !self.faults.reboot_due(node, now_us) {
-            return Ok(());
+        self.with_whole_part(now_us, rebuild, |part, sh| {
+            part.reboot_if_due(sh, event.node(), now_us)?;
+            if let FaultEvent::Up(node) = event
+                && part.power_check(sh, node, now_us)
+            {
+                part.rearm(sh, node, now_us);
+            }
+            Ok(())
+        })?;
+        if let FaultEvent::Cut { node, schedule } = event {
+            let until = self.faults.cut(node, schedule, now_us);
+            self.slots[node as usize].on = false;
+            if until < self.end_us {
+                let up = GlobalEvent::Fault(FaultEvent::Up(node));
+                self.globals.push(until, up);
+            }
         }
-        self.energy.advance(node, now_us);
-        if !self.energy.is_on(node) {
-            return Ok(());
-        }
-        let degree = self.radio.topology().degree(node);
-        let init = NodeInit {
-            id: node,
+        Ok(())
+    }
+
+    /// Runs `f` on one part holding every node, outside any window (all it
+    /// schedules is pushed to the queue), then adds its counters.
+    fn with_whole_part(
+        &mut self,
+        now_us: u64,
+        rebuild: &mut Rebuild<'_, R>,
+        f: impl FnOnce(&mut Part<'_, '_, '_, R>, &Shared<'_>) -> Result<(), WorldError>,
+    ) -> Result<(), WorldError> {
+        let (params, pools) = self.energy.split_mut();
+        let sh = Shared {
+            data: &self.data,
+            inflight: &self.inflight,
+            params,
+            learns: self.truth.is_none(),
+            sample_period_us: self.sample_period_us,
+            end_us: self.end_us,
+            window_end_us: now_us,
+            local_events_max: 0,
+            max_events: self.max_events,
+        };
+        let mut hooks = Hooks {
+            faults: &mut self.faults,
+            rebuild,
+            topology: self.radio.topology(),
             seed: self.seed,
             swarm_size: self.nodes.len() as u32,
-            degree: u32::try_from(degree).unwrap_or(u32::MAX),
         };
-        let mut fresh =
-            rebuild(&init).map_err(|e| WorldError::Runtime(format!("node {node}: reboot: {e}")))?;
-        self.faults.reboot(node, now_us, &mut fresh);
-        self.nodes[node as usize] = fresh;
-        let slot = &mut self.slots[node as usize];
-        slot.energy_seen_uj = self.nodes[node as usize].telemetry().energy_used_uj;
-        slot.armed_wake_us = NOT_ARMED;
-        self.rearm(node, now_us);
+        let out = &mut self.outs[0];
+        out.reset();
+        let mut part = Part {
+            first: 0,
+            nodes: &mut self.nodes,
+            slots: &mut self.slots,
+            pools,
+            out,
+            hooks: Some(&mut hooks),
+        };
+        f(&mut part, &sh)?;
+        let out = &self.outs[0];
+        debug_assert!(out.frames.is_empty() && out.order.is_empty());
+        for &(at_us, event) in &out.futures {
+            self.queue.push(at_us, event);
+        }
+        self.energy.add_totals(&out.energy);
         Ok(())
     }
 

@@ -20,7 +20,7 @@ fn parse(text: &str) -> Scenario {
 }
 
 /// Runs `text` with `make` (also the rebuild factory).
-fn run_world<R: Runtime>(
+fn run_world<R: Runtime + Send>(
     text: &str,
     make: impl Fn(&Scenario, &NodeInit) -> R,
 ) -> (Scenario, World<R>) {

@@ -11,8 +11,11 @@
 //! ## Ordering contract
 //!
 //! * Scheduled cuts (`[[faults.brownout]]`, `[[faults.crash]]`) are queued
-//!   when the world is built, after the world's own start events, in
-//!   (entry, node, cut) order; the end of each outage is queued by its cut.
+//!   as global events when the world is built, after the first round end,
+//!   in (entry, node, cut) order; the end of each outage is queued by its
+//!   cut. Global events fire before the node events of their instant
+//!   (`crate::world`, "Ordering contract: windows"), and a world with
+//!   `[faults]` handles its node events on one thread.
 //! * At a round end `r` with `r % snapshot_every_rounds == 0` the host
 //!   snapshots every running node, in node-id order, after the row is
 //!   recorded; each write lasts `snapshot_write_ms`.

@@ -49,12 +49,25 @@ struct Cache {
 #[derive(Clone, Debug)]
 pub struct HeldOutProbe {
     cache: Option<Cache>,
-    series: Vec<f64>,
-    weights: Vec<f64>,
+    scratch: Scratch,
     sse: f64,
     count: u64,
     misfit: bool,
 }
+
+/// The buffers one scoring thread works in.
+#[derive(Clone, Debug)]
+pub struct Scratch {
+    series: Vec<f64>,
+    weights: Vec<f64>,
+}
+
+/// One node's score: the sum of its squared one-step errors and their
+/// number; `None` for weights that do not fit the probe.
+pub type Score = Option<(f64, u64)>;
+
+/// One node's cached held-out series and whether it is filled yet.
+pub type CachedSeries<'a> = (&'a mut [Q], &'a mut bool);
 
 impl HeldOutProbe {
     /// A probe for predictors of `window_len` lags scored on
@@ -63,8 +76,10 @@ impl HeldOutProbe {
     pub fn new(window_len: usize, heldout_samples: usize) -> HeldOutProbe {
         HeldOutProbe {
             cache: None,
-            series: vec![0.0; heldout_samples + window_len],
-            weights: vec![0.0; window_len + 1],
+            scratch: Scratch {
+                series: vec![0.0; heldout_samples + window_len],
+                weights: vec![0.0; window_len + 1],
+            },
             sse: 0.0,
             count: 0,
             misfit: false,
@@ -81,45 +96,45 @@ impl HeldOutProbe {
     /// runtime with another model) make the round's RMSE NaN (and the
     /// node's).
     pub fn add(&mut self, heldout: &HeldOut, dataset: &Dataset, node: u32, weights: &[Q]) -> f64 {
-        if weights.len() != self.weights.len() {
+        let len = self.scratch.series.len();
+        let nodes = dataset.nodes() as usize;
+        let cached = cache_of(&mut self.cache, nodes, len).map(|(values, filled)| {
+            let i = node as usize;
+            (&mut values[i * len..(i + 1) * len], &mut filled[i])
+        });
+        let score = score(heldout, dataset, node, weights, cached, &mut self.scratch);
+        self.add_score(score)
+    }
+
+    /// Adds a node's [`score`] (computed elsewhere, e.g. on another
+    /// thread) and returns that node's RMSE. Scores must be added in
+    /// node-id order (the ordering contract).
+    pub fn add_score(&mut self, score: Score) -> f64 {
+        let Some((sse, count)) = score else {
             self.misfit = true;
             return f64::NAN;
-        }
-        for (w, q) in self.weights.iter_mut().zip(weights) {
-            *w = fixed::to_f64(*q);
-        }
-        self.load_series(heldout, dataset, node);
-        let sse = ar::one_step_sse(&self.weights, &self.series);
-        let count = (self.series.len() + 1 - self.weights.len()) as u64;
+        };
         self.sse += sse;
         self.count += count;
         (sse / count.max(1) as f64).sqrt()
     }
 
-    /// Puts node `node`'s held-out series into `self.series`, from the
-    /// cache when the swarm's series fit in it.
-    fn load_series(&mut self, heldout: &HeldOut, dataset: &Dataset, node: u32) {
-        let len = self.series.len();
-        let nodes = dataset.nodes() as usize;
-        if self.cache.is_none() && cache_bytes(nodes as u64, 0, len) > 0 {
-            self.cache = Some(Cache {
-                values: vec![Q::ZERO; nodes * len],
-                filled: vec![false; nodes],
-            });
-        }
-        let Some(cache) = self.cache.as_mut() else {
-            heldout.fill(dataset, node, &mut self.series);
-            return;
-        };
-        let i = node as usize;
-        let values = &mut cache.values[i * len..(i + 1) * len];
-        if !cache.filled[i] {
-            heldout.fill_q(dataset, node, values);
-            cache.filled[i] = true;
-        }
-        for (slot, value) in self.series.iter_mut().zip(values.iter()) {
-            *slot = fixed::to_f64(*value);
-        }
+    /// Buffers for one more scoring thread.
+    pub fn scratch(&self) -> Scratch {
+        self.scratch.clone()
+    }
+
+    /// The cache of every node's series (`series_len` values per node) and
+    /// their filled flags, created on first use; `None` when the swarm's
+    /// series do not fit [`CACHE_BYTES_MAX`].
+    pub fn cache_parts(&mut self, dataset: &Dataset) -> Option<(&mut [Q], &mut [bool])> {
+        let len = self.scratch.series.len();
+        cache_of(&mut self.cache, dataset.nodes() as usize, len)
+    }
+
+    /// Values per node's series.
+    pub fn series_len(&self) -> usize {
+        self.scratch.series.len()
     }
 
     /// The RMSE over the nodes added since [`HeldOutProbe::clear`]; NaN
@@ -130,4 +145,55 @@ impl HeldOutProbe {
         }
         (self.sse / self.count as f64).sqrt()
     }
+}
+/// The cache of `nodes` series of `len` values, created on first use if it
+/// fits [`CACHE_BYTES_MAX`].
+fn cache_of(
+    cache: &mut Option<Cache>,
+    nodes: usize,
+    len: usize,
+) -> Option<(&mut [Q], &mut [bool])> {
+    if cache.is_none() && cache_bytes(nodes as u64, 0, len) > 0 {
+        *cache = Some(Cache {
+            values: vec![Q::ZERO; nodes * len],
+            filled: vec![false; nodes],
+        });
+    }
+    let cache = cache.as_mut()?;
+    Some((&mut cache.values, &mut cache.filled))
+}
+
+/// Scores node `node`'s `weights` on its held-out series, taken from
+/// `cached` (filled on first use) or regenerated into `scratch`. The
+/// arithmetic is the same wherever it runs, so a score computed on another
+/// thread is the same bits.
+pub fn score(
+    heldout: &HeldOut,
+    dataset: &Dataset,
+    node: u32,
+    weights: &[Q],
+    cached: Option<CachedSeries<'_>>,
+    scratch: &mut Scratch,
+) -> Score {
+    if weights.len() != scratch.weights.len() {
+        return None;
+    }
+    for (w, q) in scratch.weights.iter_mut().zip(weights) {
+        *w = fixed::to_f64(*q);
+    }
+    match cached {
+        None => heldout.fill(dataset, node, &mut scratch.series),
+        Some((values, filled)) => {
+            if !*filled {
+                heldout.fill_q(dataset, node, values);
+                *filled = true;
+            }
+            for (slot, value) in scratch.series.iter_mut().zip(values.iter()) {
+                *slot = fixed::to_f64(*value);
+            }
+        }
+    }
+    let sse = ar::one_step_sse(&scratch.weights, &scratch.series);
+    let count = (scratch.series.len() + 1 - scratch.weights.len()) as u64;
+    Some((sse, count))
 }
