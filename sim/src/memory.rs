@@ -12,8 +12,8 @@
 //!   building node 0 (through [`crate::alloc_count`] when the binary counts
 //!   its allocations, else `size_of` only);
 //! * `bookkeeping(degree)`: the simulator's per-node state: the world's slot
-//!   (64 B), energy pools (44 B), radio streams and counters
-//!   (2 · `size_of::<WordStream>()` + counters), the adjacency list
+//!   (64 B), energy pools (44 B), radio streams
+//!   (2 · `size_of::<WordStream>()`), the adjacency list
 //!   (`4 · degree` B), the sine (12 B), pending events
 //!   (`(degree + 4)` events of 32 B, doubled for the queue's growth) and one
 //!   frame in flight (`mtu + 48` B), the window buffers of the event loop
@@ -36,7 +36,6 @@ use std::fmt;
 
 use crate::radio::word_stream::WordStream;
 
-use crate::radio::counters::NodeCounters;
 use crate::radio::topology::TopologyKind;
 use crate::scenario::Scenario;
 use crate::world::NodeInit;
@@ -122,8 +121,7 @@ impl Estimate {
 pub fn bookkeeping_bytes(degree: u64, mtu: u64) -> u64 {
     let slot = 64;
     let energy = 44;
-    let radio =
-        2 * std::mem::size_of::<WordStream>() as u64 + std::mem::size_of::<NodeCounters>() as u64;
+    let radio = 2 * std::mem::size_of::<WordStream>() as u64;
     let adjacency = 4 * degree + 8;
     let sine = 12;
     let events = 2 * (degree + EVENTS_EXTRA) * EVENT_BYTES;

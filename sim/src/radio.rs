@@ -25,7 +25,7 @@ use node_core::runtime::{Destination, FrameKind, NodeId};
 use serde::{Deserialize, Serialize};
 
 use crate::validate::{Validate, Validator};
-use counters::{Counters, NodeCounters, RadioTotals};
+use counters::{Counters, RadioTotals};
 use topology::{Topology, TopologyError, TopologyKind, TopologySpec};
 use word_stream::WordStream;
 
@@ -246,7 +246,7 @@ impl Radio {
             seed,
             loss_rng: vec![WordStream::new(); n as usize],
             jitter_rng: vec![WordStream::new(); n as usize],
-            counters: Counters::new(n),
+            counters: Counters::new(),
         };
         Ok(Radio { topology, channel })
     }
@@ -259,11 +259,6 @@ impl Radio {
     /// The topology.
     pub fn topology(&self) -> &Topology {
         &self.topology
-    }
-
-    /// Counters of `node`.
-    pub fn counters(&self, node: NodeId) -> &NodeCounters {
-        self.channel.counters.node(node)
     }
 
     /// Swarm-wide totals.
@@ -296,7 +291,7 @@ impl Radio {
                 mtu_bytes: ch.config.mtu_bytes,
             });
         }
-        ch.counters.sent(sender, len_bytes, kind);
+        ch.counters.sent(len_bytes, kind);
         let sent_at = now_us.saturating_add(ch.config.airtime_us(len_bytes));
         let mut report = TxReport {
             airtime_us: ch.config.airtime_us(len_bytes),
@@ -323,7 +318,8 @@ impl Radio {
 
     /// Counts a frame the world handed to a powered `receiver`.
     pub fn record_receive(&mut self, receiver: NodeId, len_bytes: u32, kind: FrameKind) {
-        self.channel.counters.received(receiver, len_bytes, kind);
+        debug_assert!(receiver < self.topology.len(), "unknown receiver {receiver}");
+        self.channel.counters.received(len_bytes, kind);
     }
 }
 
@@ -342,7 +338,7 @@ impl Channel {
         // differ only in loss probability see the same uniform draws.
         let mut loss = self.loss_rng[r].reader(self.seed, receiver, Purpose::RadioLoss);
         if chance(&mut loss, self.loss_threshold) {
-            self.counters.lost(receiver, kind);
+            self.counters.lost(kind);
             report.lost += 1;
             return;
         }
@@ -457,12 +453,12 @@ mod tests {
         .unwrap();
         r.record_receive(2, 200, FrameKind::Proof);
         r.record_receive(3, 7, hb);
-        let c = r.counters(1);
-        assert_eq!(c.frames_sent[hb.index()], 1);
-        assert_eq!(c.bytes_sent[hb.index()], 7);
-        assert_eq!(c.bytes_sent[FrameKind::Proof.index()], 200);
-        assert_eq!(r.counters(2).bytes_received[FrameKind::Proof.index()], 200);
-        assert_eq!(r.counters(3).frames_received[hb.index()], 1);
+        let t = r.totals();
+        assert_eq!(t.frames_sent[hb.index()], 1);
+        assert_eq!(t.bytes_sent[hb.index()], 7);
+        assert_eq!(t.bytes_sent[FrameKind::Proof.index()], 200);
+        assert_eq!(t.bytes_received[FrameKind::Proof.index()], 200);
+        assert_eq!(t.frames_received[hb.index()], 1);
         assert_eq!(r.totals().bytes_sent.iter().sum::<u64>(), 207);
         assert_eq!(r.totals().bytes_received.iter().sum::<u64>(), 207);
     }
@@ -503,7 +499,7 @@ mod tests {
         let rep = r.transmit(0, 0, 10, k, Destination::Unicast(5), &mut |d| got.push(d));
         assert!(rep.unwrap().undeliverable && got.is_empty());
         assert_eq!(r.totals().frames_undeliverable[k.index()], 1);
-        assert_eq!(r.counters(0).frames_sent[k.index()], 1);
+        assert_eq!(r.totals().frames_sent[k.index()], 1);
         let rep = r.transmit(0, 0, 10, k, Destination::Unicast(4), &mut |d| got.push(d));
         assert_eq!(rep.unwrap().delivered, 1);
         assert_eq!(got[0].receiver, 4);

@@ -1,9 +1,10 @@
-//! Per-node and swarm-wide frame and byte accounting, by frame kind.
+//! Swarm-wide frame and byte accounting, by frame kind.
 //!
-//! One [`NodeCounters`] per node, stored contiguously in a `Vec`, plus
-//! running [`RadioTotals`] so metrics never sum over 10^6 nodes.
+//! Running [`RadioTotals`] only, so metrics never sum over 10^6 nodes. Per-node
+//! counters (240 B a node: five per-kind `u64` arrays) were kept until no
+//! output used them; a node's own traffic is in its runtime's telemetry.
 
-use node_core::runtime::{FrameKind, NodeId};
+use node_core::runtime::FrameKind;
 
 /// Number of frame kinds (length of every per-kind array).
 pub const KINDS: usize = FrameKind::ALL.len();
@@ -11,33 +12,18 @@ pub const KINDS: usize = FrameKind::ALL.len();
 /// One counter per [`FrameKind`], indexed by [`FrameKind::index`].
 pub type PerKind = [u64; KINDS];
 
-/// A node's radio counters (payload bytes; PHY/MAC overhead is not counted).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct NodeCounters {
-    /// Transmissions started by this node (a broadcast counts once).
-    pub frames_sent: PerKind,
-    /// Payload bytes of those transmissions.
-    pub bytes_sent: PerKind,
-    /// Frames this node actually took in ([`super::Radio::record_receive`]).
-    pub frames_received: PerKind,
-    /// Payload bytes of those frames.
-    pub bytes_received: PerKind,
-    /// Frames addressed or broadcast to this node that the channel dropped.
-    pub frames_lost: PerKind,
-}
-
 /// Swarm-wide totals, kept up to date on every count.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RadioTotals {
-    /// Sum of [`NodeCounters::frames_sent`].
+    /// Transmissions started (a broadcast counts once).
     pub frames_sent: PerKind,
-    /// Sum of [`NodeCounters::bytes_sent`].
+    /// Payload bytes of those transmissions (PHY/MAC overhead not counted).
     pub bytes_sent: PerKind,
-    /// Sum of [`NodeCounters::frames_received`].
+    /// Frames nodes actually took in ([`super::Radio::record_receive`]).
     pub frames_received: PerKind,
-    /// Sum of [`NodeCounters::bytes_received`].
+    /// Payload bytes of those frames.
     pub bytes_received: PerKind,
-    /// Sum of [`NodeCounters::frames_lost`].
+    /// Copies addressed or broadcast to a node that the channel dropped.
     pub frames_lost: PerKind,
     /// Unicasts whose destination was not a neighbour of the sender.
     pub frames_undeliverable: PerKind,
@@ -48,22 +34,13 @@ pub struct RadioTotals {
 /// All counters of a radio.
 #[derive(Clone, Debug, Default)]
 pub struct Counters {
-    nodes: Vec<NodeCounters>,
     totals: RadioTotals,
 }
 
 impl Counters {
-    /// Zeroed counters for `n` nodes.
-    pub fn new(n: u32) -> Counters {
-        Counters {
-            nodes: vec![NodeCounters::default(); n as usize],
-            totals: RadioTotals::default(),
-        }
-    }
-
-    /// The counters of `node`.
-    pub fn node(&self, node: NodeId) -> &NodeCounters {
-        &self.nodes[node as usize]
+    /// Zeroed counters.
+    pub fn new() -> Counters {
+        Counters::default()
     }
 
     /// Swarm-wide totals.
@@ -71,27 +48,22 @@ impl Counters {
         &self.totals
     }
 
-    /// Counts one transmission of `len` payload bytes by `node`.
-    pub fn sent(&mut self, node: NodeId, len: u32, kind: FrameKind) {
-        let (k, c) = (kind.index(), &mut self.nodes[node as usize]);
-        c.frames_sent[k] += 1;
-        c.bytes_sent[k] += u64::from(len);
+    /// Counts one transmission of `len` payload bytes.
+    pub fn sent(&mut self, len: u32, kind: FrameKind) {
+        let k = kind.index();
         self.totals.frames_sent[k] += 1;
         self.totals.bytes_sent[k] += u64::from(len);
     }
 
-    /// Counts one frame of `len` payload bytes taken in by `node`.
-    pub fn received(&mut self, node: NodeId, len: u32, kind: FrameKind) {
-        let (k, c) = (kind.index(), &mut self.nodes[node as usize]);
-        c.frames_received[k] += 1;
-        c.bytes_received[k] += u64::from(len);
+    /// Counts one frame of `len` payload bytes taken in by a node.
+    pub fn received(&mut self, len: u32, kind: FrameKind) {
+        let k = kind.index();
         self.totals.frames_received[k] += 1;
         self.totals.bytes_received[k] += u64::from(len);
     }
 
-    /// Counts one frame to `node` dropped by the channel.
-    pub fn lost(&mut self, node: NodeId, kind: FrameKind) {
-        self.nodes[node as usize].frames_lost[kind.index()] += 1;
+    /// Counts one copy dropped by the channel.
+    pub fn lost(&mut self, kind: FrameKind) {
         self.totals.frames_lost[kind.index()] += 1;
     }
 
