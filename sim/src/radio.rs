@@ -25,7 +25,7 @@ use node_core::runtime::{Destination, FrameKind, NodeId};
 use serde::{Deserialize, Serialize};
 
 use crate::validate::{Validate, Validator};
-use counters::{Counters, RadioTotals};
+use counters::{Counters, PerKind, RadioTotals};
 use topology::{Topology, TopologyError, TopologyKind, TopologySpec};
 use word_stream::WordStream;
 
@@ -316,9 +316,18 @@ impl Radio {
         Ok(report)
     }
 
+    /// Counts frames the world handed to powered receivers, by kind, and
+    /// their payload bytes (a window part's sums).
+    pub fn add_received(&mut self, frames: &PerKind, bytes: &PerKind) {
+        self.channel.counters.add_received(frames, bytes);
+    }
+
     /// Counts a frame the world handed to a powered `receiver`.
     pub fn record_receive(&mut self, receiver: NodeId, len_bytes: u32, kind: FrameKind) {
-        debug_assert!(receiver < self.topology.len(), "unknown receiver {receiver}");
+        debug_assert!(
+            receiver < self.topology.len(),
+            "unknown receiver {receiver}"
+        );
         self.channel.counters.received(len_bytes, kind);
     }
 }

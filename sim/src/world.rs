@@ -112,7 +112,6 @@ use crate::metrics::{self, ErrorAccumulator, RoundRow};
 use crate::radio::Radio;
 use crate::scenario::Scenario;
 use part::{ChunkOut, Hooks, Part, Shared};
-use window::WinEvent;
 
 /// Most frames a node may emit in answer to one input; more is a runtime
 /// bug and stops the run.
@@ -252,11 +251,6 @@ pub struct World<R: Runtime> {
     mtu_bytes: usize,
     /// The radio's minimum latency (lookahead), µs.
     lookahead_us: u64,
-    /// The popped events of the current window.
-    window: Vec<WinEvent>,
-    /// The grouping buffer of the window and each part's start in it.
-    window_spare: Vec<WinEvent>,
-    part_starts: Vec<usize>,
     /// One output buffer per part (one part: the node phase runs on the
     /// calling thread with the faults hooks).
     outs: Vec<ChunkOut>,
@@ -360,9 +354,6 @@ impl<R: Runtime> World<R> {
             max_events: run.max_events,
             mtu_bytes,
             lookahead_us: lookahead_us(scenario),
-            window: Vec::new(),
-            window_spare: Vec::new(),
-            part_starts: Vec::new(),
             outs: vec![ChunkOut::new(mtu_bytes)],
             pool: None,
             threads_requested: 1,

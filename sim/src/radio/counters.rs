@@ -62,6 +62,14 @@ impl Counters {
         self.totals.bytes_received[k] += u64::from(len);
     }
 
+    /// Counts `frames` taken in by nodes, by kind, and their `bytes`.
+    pub fn add_received(&mut self, frames: &PerKind, bytes: &PerKind) {
+        for k in 0..KINDS {
+            self.totals.frames_received[k] += frames[k];
+            self.totals.bytes_received[k] += bytes[k];
+        }
+    }
+
     /// Counts one copy dropped by the channel.
     pub fn lost(&mut self, kind: FrameKind) {
         self.totals.frames_lost[kind.index()] += 1;

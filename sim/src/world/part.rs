@@ -23,6 +23,7 @@ use crate::energy::{EnergyTotals, Pool, PoolParams};
 use crate::engine::EngineError;
 use crate::faults::Faults;
 use crate::inflight::InFlight;
+use crate::radio::counters::PerKind;
 use crate::radio::topology::Topology;
 
 /// What every part reads during a window (never written while parts run).
@@ -65,6 +66,9 @@ pub(super) struct TxRecord {
 
 /// One part's outputs and sums, reused from window to window.
 pub(super) struct ChunkOut {
+    /// The window's events of this part's nodes, in pop order until
+    /// [`Part::run`] sorts them by node (filled by the pop, `super::window`).
+    pub events: Vec<WinEvent>,
     pub frames: Vec<TxRecord>,
     pub bytes: Vec<u8>,
     /// Events at or after the window's end, in push order.
@@ -73,6 +77,10 @@ pub(super) struct ChunkOut {
     tx_buf: Vec<u8>,
     pub rejected: [u64; RejectReason::ALL.len()],
     pub model_updates_accepted: u64,
+    /// Frames a powered node of this part took in, by kind, and their bytes
+    /// (the radio's receive counters, added at the merge).
+    pub frames_received: PerKind,
+    pub bytes_received: PerKind,
     pub energy: EnergyTotals,
     /// Window-local follow-ups handled (counted into the event budget).
     pub local_events: u64,
@@ -83,6 +91,7 @@ impl ChunkOut {
     /// Empty outputs for frames of at most `mtu_bytes`.
     pub fn new(mtu_bytes: usize) -> ChunkOut {
         ChunkOut {
+            events: Vec::new(),
             frames: Vec::new(),
             bytes: Vec::new(),
             futures: Vec::new(),
@@ -90,19 +99,24 @@ impl ChunkOut {
             tx_buf: vec![0; mtu_bytes],
             rejected: [0; RejectReason::ALL.len()],
             model_updates_accepted: 0,
+            frames_received: PerKind::default(),
+            bytes_received: PerKind::default(),
             energy: EnergyTotals::default(),
             local_events: 0,
             error: None,
         }
     }
 
-    /// Forgets the previous window (keeps every buffer's capacity).
+    /// Forgets the previous window's outputs (keeps every buffer's
+    /// capacity; `events` is the pop's to clear).
     pub fn reset(&mut self) {
         self.frames.clear();
         self.bytes.clear();
         self.futures.clear();
         self.rejected = [0; RejectReason::ALL.len()];
         self.model_updates_accepted = 0;
+        self.frames_received = PerKind::default();
+        self.bytes_received = PerKind::default();
         self.energy = EnergyTotals::default();
         self.local_events = 0;
         self.error = None;
@@ -124,20 +138,22 @@ impl<R: Runtime> Part<'_, '_, '_, R> {
     /// (each node's in `(time, sequence)` order): sorts them by node (each
     /// node keeps its order), then runs node after node in id order. Stops
     /// at the first error (kept in `out.error`).
-    pub fn run(&mut self, sh: &Shared<'_>, events: &mut [WinEvent]) {
+    pub fn run(&mut self, sh: &Shared<'_>) {
         self.out.reset();
+        let mut events = std::mem::take(&mut self.out.events);
         events.sort_unstable_by_key(WinEvent::key);
-        let mut rest = events;
+        let mut rest = &events[..];
         while let Some(first) = rest.first() {
             let node = first.node;
             let len = rest.iter().take_while(|e| e.node == node).count();
-            let (mine, tail) = rest.split_at_mut(len);
+            let (mine, tail) = rest.split_at(len);
             if let Err(e) = self.run_node(sh, node, mine) {
                 self.out.error = Some(e);
-                return;
+                break;
             }
             rest = tail;
         }
+        self.out.events = events; // the merge releases their frames
     }
 
     /// One node's events and the follow-ups they schedule inside the
@@ -146,7 +162,7 @@ impl<R: Runtime> Part<'_, '_, '_, R> {
         &mut self,
         sh: &Shared<'_>,
         node: NodeId,
-        events: &mut [WinEvent],
+        events: &[WinEvent],
     ) -> Result<(), WorldError> {
         self.out.order.clear();
         let mut i = 0;
@@ -154,7 +170,7 @@ impl<R: Runtime> Part<'_, '_, '_, R> {
             match next {
                 Next::Window => {
                     let e = events[i];
-                    events[i].received = self.dispatch(sh, node, e.time_us, e.input)?;
+                    self.dispatch(sh, node, e.time_us, e.input)?;
                     i += 1;
                 }
                 Next::Local(time_us, input) => {
@@ -172,14 +188,14 @@ impl<R: Runtime> Part<'_, '_, '_, R> {
         Ok(())
     }
 
-    /// Handles one event; returns whether a delivered frame was taken in.
+    /// Handles one event.
     fn dispatch(
         &mut self,
         sh: &Shared<'_>,
         node: NodeId,
         now_us: u64,
         input: Input,
-    ) -> Result<bool, WorldError> {
+    ) -> Result<(), WorldError> {
         if self.hooks.as_ref().is_some_and(|h| h.faults.active()) {
             self.reboot_if_due(sh, node, now_us)?; // faults hook
         }
@@ -193,7 +209,7 @@ impl<R: Runtime> Part<'_, '_, '_, R> {
                 }
             }
         }
-        Ok(false)
+        Ok(())
     }
 
     /// Schedules `input` for `node` at `at_us`: inside the window into the
@@ -266,13 +282,15 @@ impl<R: Runtime> Part<'_, '_, '_, R> {
         node: NodeId,
         frame: crate::inflight::FrameRef,
         now_us: u64,
-    ) -> Result<bool, WorldError> {
+    ) -> Result<(), WorldError> {
         if !self.power_check(sh, node, now_us) {
-            return Ok(false); // released at the merge, not counted
+            return Ok(()); // released at the merge, not counted
         }
         let i = self.index(node);
         let bytes = sh.inflight.bytes(frame);
         let kind = sh.inflight.kind(frame);
+        self.out.frames_received[kind.index()] += 1;
+        self.out.bytes_received[kind.index()] += bytes.len() as u64;
         let now = self.local(node, now_us);
         let result = match self.hooks.as_deref_mut() {
             Some(h) => {
@@ -292,8 +310,7 @@ impl<R: Runtime> Part<'_, '_, '_, R> {
             Ok(()) if kind == FrameKind::ModelUpdate => self.out.model_updates_accepted += 1,
             Ok(()) => {}
         }
-        self.after_input(sh, node, now_us)?;
-        Ok(true)
+        self.after_input(sh, node, now_us)
     }
 
     /// Brings the pool up to `now`; returns whether the node is powered.

@@ -1,15 +1,15 @@
 //! Windows: the node events of `[T, window_end)` handled in parallel, then
 //! merged in node-id order (the ordering contract is in `super`'s docs).
 //!
-//! A window is popped from the queue into a reusable buffer, sorted by
-//! `(node, pop position)` (so each node's events keep their `(time,
-//! sequence)` order), and cut into contiguous node-id ranges, one [`Part`]
-//! each. The parts run on the world's thread pool (`rayon::join` halves the
+//! A window is popped from the queue straight into the reusable event
+//! buffer of the [`Part`] that owns each event's node (contiguous node-id
+//! ranges); each part sorts its own by `(node, pop position)`, so each
+//! node's events keep their `(time, sequence)` order. The parts run on the world's thread pool (`rayon::join` halves the
 //! ranges recursively: no allocation), or on the calling thread when the
 //! world has one part. The merge then, on one thread and in node-id order:
 //!
-//! 1. releases the frames delivered in the window (counting those a
-//!    powered node took in);
+//! 1. releases the frames delivered in the window (the parts counted
+//!    those a powered node took in);
 //! 2. puts every frame the parts sent on the air — each node's in its
 //!    send order, nodes in id order — so every receiver's loss and jitter
 //!    streams are drawn in that canonical order, and pushes the Deliver
@@ -28,7 +28,8 @@ use super::{Input, NodeEvent, Rebuild, Slot, World, WorldError};
 use crate::energy::Pool;
 use crate::radio::Delivery;
 
-/// One popped node event of a window.
+/// One popped node event of a window: 24 bytes (a window at 10^6 nodes
+/// holds millions of them).
 #[derive(Clone, Copy, Debug)]
 pub(super) struct WinEvent {
     pub time_us: u64,
@@ -36,20 +37,11 @@ pub(super) struct WinEvent {
     /// Position in pop order (the sort key after the node).
     pub pos: u32,
     pub input: Input,
-    /// A Deliver the node took in (set by its part).
-    pub received: bool,
 }
 
-impl WinEvent {
-    /// A placeholder (overwritten before use).
-    pub const EMPTY: WinEvent = WinEvent {
-        time_us: 0,
-        node: 0,
-        pos: 0,
-        input: Input::Wake,
-        received: false,
-    };
+const _: () = assert!(std::mem::size_of::<WinEvent>() == 24);
 
+impl WinEvent {
     /// The order of a part's events: by node, then pop position.
     pub fn key(&self) -> u64 {
         (u64::from(self.node) << 32) | u64::from(self.pos)
@@ -78,50 +70,28 @@ impl<R: Runtime + Send> World<R> {
             .saturating_add(self.lookahead_us.max(1))
             .min(next_global_us.unwrap_or(u64::MAX));
         debug_assert!(end_us > start_us);
-        self.window.clear();
+        for out in &mut self.outs {
+            out.events.clear();
+        }
+        let chunk = self.nodes.len().div_ceil(self.outs.len()).max(1);
+        let mut pos: u32 = 0;
         while let Some((time_us, event)) =
             self.queue.pop_before(end_us).map_err(WorldError::Engine)?
         {
-            let pos = u32::try_from(self.window.len()).expect("fewer than 2^32 events per window");
-            self.window.push(WinEvent {
-                time_us,
-                node: event.node,
-                pos,
-                input: event.input,
-                received: false,
-            });
+            self.outs[event.node as usize / chunk]
+                .events
+                .push(WinEvent {
+                    time_us,
+                    node: event.node,
+                    pos,
+                    input: event.input,
+                });
+            pos = pos
+                .checked_add(1)
+                .expect("fewer than 2^32 events per window");
         }
-        self.group_by_part();
         self.run_parts(end_us, rebuild);
         self.merge(start_us, end_us)
-    }
-
-    /// Orders the window's events by part, stably (a counting sort: O(events),
-    /// no allocation at steady state); each part then sorts its own events
-    /// by node in parallel ([`Part::run`]).
-    fn group_by_part(&mut self) {
-        let parts = self.outs.len();
-        if parts == 1 {
-            return;
-        }
-        let chunk = self.nodes.len().div_ceil(parts).max(1);
-        let part_of = |e: &WinEvent| e.node as usize / chunk;
-        self.part_starts.clear();
-        self.part_starts.resize(parts + 1, 0);
-        for e in &self.window {
-            self.part_starts[part_of(e) + 1] += 1;
-        }
-        for p in 0..parts {
-            self.part_starts[p + 1] += self.part_starts[p];
-        }
-        self.window_spare.clear();
-        self.window_spare.resize(self.window.len(), WinEvent::EMPTY);
-        for e in &self.window {
-            let at = &mut self.part_starts[part_of(e)];
-            self.window_spare[*at] = *e;
-            *at += 1;
-        }
-        std::mem::swap(&mut self.window, &mut self.window_spare);
     }
 
     /// The node phase: every part handles its nodes' events.
@@ -155,7 +125,7 @@ impl<R: Runtime + Send> World<R> {
                 out: &mut self.outs[0],
                 hooks: Some(&mut hooks),
             };
-            part.run(&sh, &mut self.window);
+            part.run(&sh);
             return;
         }
         let chunk = self.nodes.len().div_ceil(self.outs.len()).max(1);
@@ -166,7 +136,6 @@ impl<R: Runtime + Send> World<R> {
             slots: &mut self.slots,
             pools,
             outs: &mut self.outs,
-            window: &mut self.window,
         };
         match &self.pool {
             Some(pool) => pool.install(|| ranges.run(&sh)),
@@ -179,15 +148,16 @@ impl<R: Runtime + Send> World<R> {
         if let Some(e) = self.outs.iter_mut().find_map(|o| o.error.take()) {
             return Err(e); // the lowest part's first error: the same for any split
         }
-        for e in &self.window {
-            if let Input::Deliver(frame) = e.input {
-                if e.received {
-                    let len = self.inflight.bytes(frame).len() as u32;
-                    let kind = self.inflight.kind(frame);
-                    self.radio.record_receive(e.node, len, kind);
+        let mut popped = 0;
+        for out in &self.outs {
+            popped += out.events.len() as u64;
+            for e in &out.events {
+                if let Input::Deliver(frame) = e.input {
+                    self.inflight.delivered(frame);
                 }
-                self.inflight.delivered(frame);
             }
+            self.radio
+                .add_received(&out.frames_received, &out.bytes_received);
         }
         let outs = std::mem::take(&mut self.outs); // moved, not copied
         let sent = outs
@@ -208,7 +178,7 @@ impl<R: Runtime + Send> World<R> {
             local_events += out.local_events;
         }
         self.stats.windows += 1;
-        self.stats.events += self.window.len() as u64 + local_events;
+        self.stats.events += popped + local_events;
         self.queue
             .note_dispatched(local_events, start_us)
             .map_err(WorldError::Engine)
@@ -265,7 +235,6 @@ struct Ranges<'a, R> {
     slots: &'a mut [Slot],
     pools: &'a mut [Pool],
     outs: &'a mut [ChunkOut],
-    window: &'a mut [WinEvent],
 }
 
 impl<R: Runtime + Send> Ranges<'_, R> {
@@ -280,18 +249,16 @@ impl<R: Runtime + Send> Ranges<'_, R> {
                 out: &mut self.outs[0],
                 hooks: None,
             };
-            part.run(sh, self.window);
+            part.run(sh);
             return;
         }
         let half = self.outs.len() / 2;
         let k = (half * self.chunk).min(self.nodes.len());
         let split = self.first + k;
-        let w = self.window.partition_point(|e| (e.node as usize) < split);
         let (nodes_a, nodes_b) = self.nodes.split_at_mut(k);
         let (slots_a, slots_b) = self.slots.split_at_mut(k);
         let (pools_a, pools_b) = self.pools.split_at_mut(k);
         let (outs_a, outs_b) = self.outs.split_at_mut(half);
-        let (window_a, window_b) = self.window.split_at_mut(w);
         let a = Ranges {
             first: self.first,
             chunk: self.chunk,
@@ -299,7 +266,6 @@ impl<R: Runtime + Send> Ranges<'_, R> {
             slots: slots_a,
             pools: pools_a,
             outs: outs_a,
-            window: window_a,
         };
         let b = Ranges {
             first: split,
@@ -308,7 +274,6 @@ impl<R: Runtime + Send> Ranges<'_, R> {
             slots: slots_b,
             pools: pools_b,
             outs: outs_b,
-            window: window_b,
         };
         rayon::join(|| a.run(sh), || b.run(sh));
     }
