@@ -38,9 +38,12 @@ use alloc::vec::Vec;
 use core::fmt;
 
 mod audit;
+mod scratch;
+
+pub use scratch::AggregationScratch;
 
 use crate::aggregate::{
-    self, AdaptiveAggregator, AdaptiveConfig, Aggregator, Contribution, Pipeline, Rule, Scratch,
+    self, AdaptiveAggregator, AdaptiveConfig, Aggregator, Contribution, Pipeline, Rule,
 };
 use crate::audit::{AuditConfig, AuditConfigError, AuditCounters};
 use crate::gossip::delta::{DeltaConfig, DeltaError, PeerModels, PublicModel};
@@ -351,7 +354,9 @@ pub struct Node {
     detector: RegimeDetector,
     reputation: ReputationTable,
     aggregator: NodeAggregator,
-    scratch: Scratch,
+    /// The node's own aggregation scratch, allocated on its first
+    /// aggregation without a lent one (see [`AggregationScratch`]).
+    scratch: Option<Box<AggregationScratch>>,
     /// Boxed: most nodes never reassemble (frames fit the MTU).
     reassembler: Option<Box<Reassembler>>,
     outbox: Vec<u8>,
@@ -360,7 +365,6 @@ pub struct Node {
     outbox_len: usize,
     outbox_next: u8,
     frame_id: u16,
-    scratch_weights: Vec<Q>,
     energy_level: Q,
     next_round_at: Instant,
     aggregate_at: Option<Instant>,
@@ -452,9 +456,6 @@ impl Node {
         let dim = model.dim();
         let aggregator =
             NodeAggregator::new(config.aggregation, dim).map_err(ConfigError::Aggregate)?;
-        // Grows on the first round to what the configured rule needs (Krum's
-        // distance table alone would be 8 KiB at 33 contributions).
-        let scratch = Scratch::new();
         let audit = audit::AuditState::new(&config, dim)?;
         let mut node = Node {
             audit,
@@ -469,7 +470,6 @@ impl Node {
             outbox_len: 0,
             outbox_next: 0,
             frame_id: 0,
-            scratch_weights: vec![q::ZERO; dim],
             energy_level: q::ONE,
             next_round_at: Instant::ZERO + config.round_offset + config.round_period,
             aggregate_at: None,
@@ -487,7 +487,10 @@ impl Node {
             detector,
             reputation,
             aggregator,
-            scratch,
+            // Allocated on the first aggregation that is not lent one, grown
+            // to what the configured rule needs (Krum's distance table alone
+            // would be 8 KiB at 33 contributions).
+            scratch: None,
             config,
             identity,
         };
@@ -524,16 +527,22 @@ impl Node {
         let heap = self.model.heap_bytes()
             + self.reputation.heap_bytes()
             + aggregator
-            + self.scratch.heap_bytes()
+            + self.own_scratch_bytes()
             + of_box(&self.reassembler)
             + self.reassembler.as_ref().map_or(0, |r| r.heap_bytes())
             + of_vec(&self.outbox)
             + self.public.heap_bytes()
             + self.peer_models.heap_bytes()
-            + of_vec(&self.scratch_weights)
             + of_box(&self.audit)
             + self.audit.as_ref().map_or(0, |a| a.heap_bytes());
         core::mem::size_of::<Node>() + heap
+    }
+
+    /// Bytes of the node's own aggregation scratch, part of
+    /// [`Node::state_bytes`]: 0 until the node first aggregates without a
+    /// lent one ([`Node::handle_wake_lent`]), then the box and its buffers.
+    pub fn own_scratch_bytes(&self) -> usize {
+        crate::heap::of_box(&self.scratch) + self.scratch.as_ref().map_or(0, |s| s.heap_bytes())
     }
 
     /// Bytes of the shared configuration's allocation (the `Arc`'s two
@@ -642,9 +651,9 @@ impl Node {
     }
 
     /// End of the collection window: aggregate what arrived, score peers.
-    fn end_round(&mut self) {
+    fn end_round(&mut self, lent: Option<&mut AggregationScratch>) {
         self.aggregate_at = None;
-        self.aggregate_inbox();
+        self.aggregate_inbox(lent);
         self.audit_end_round();
         self.peer_models.clear_heard();
         if self.warmup_step && !self.detector.warming_up() {
@@ -661,14 +670,30 @@ impl Node {
         self.telemetry.rounds = self.round;
     }
 
-    /// Aggregates the own model with the models heard this round (at most
-    /// `inbox_max`, in slot order; the rest are counted as dropped) and
-    /// adopts the result.
-    fn aggregate_inbox(&mut self) {
+    /// Aggregates the own model with the models heard this round, in the
+    /// `lent` scratch or else the node's own (allocated on first use and
+    /// kept); see [`AggregationScratch`].
+    fn aggregate_inbox(&mut self, lent: Option<&mut AggregationScratch>) {
         let heard = self.peer_models.heard_len();
         if heard == 0 {
             return;
         }
+        match lent {
+            Some(scratch) => self.aggregate_in(heard, scratch),
+            None => {
+                // Taken out for the call and put back: one allocation per node.
+                let mut own = self.scratch.take().unwrap_or_default();
+                self.aggregate_in(heard, &mut own);
+                self.scratch = Some(own);
+            }
+        }
+    }
+
+    /// Aggregates the own model with the `heard` models of this round (at
+    /// most `inbox_max`, in slot order; the rest are counted as dropped)
+    /// in `scratch`, and adopts the result. Reads nothing `scratch` held
+    /// before the call.
+    fn aggregate_in(&mut self, heard: usize, scratch: &mut AggregationScratch) {
         let inbox_max = usize::from(self.config.inbox_max);
         self.counters.updates_dropped_full += heard.saturating_sub(inbox_max) as u32;
         self.meter.spend(u64::from(self.config.costs.aggregate_uj));
@@ -703,12 +728,12 @@ impl Node {
             own: Some(self.identity.id),
             seed: self.identity.seed ^ (u64::from(self.identity.id) << 32 | u64::from(self.round)),
         };
-        let result = self.aggregator.aggregator().aggregate_with(
-            &context,
-            contributions,
-            &mut self.scratch,
-            &mut self.scratch_weights,
-        );
+        scratch.reset_aggregate(self.model.dim());
+        let AggregationScratch { rule, aggregate } = scratch;
+        let result =
+            self.aggregator
+                .aggregator()
+                .aggregate_with(&context, contributions, rule, aggregate);
         match result {
             Ok(stats) => {
                 self.counters.aggregation_ops += stats.ops;
@@ -716,11 +741,7 @@ impl Node {
                     // A full table of banned peers refuses newcomers: counted, harmless.
                     if self
                         .reputation
-                        .observe(
-                            contribution.peer,
-                            contribution.weights,
-                            &self.scratch_weights,
-                        )
+                        .observe(contribution.peer, contribution.weights, aggregate)
                         .is_err()
                     {
                         self.counters.reputation_refused += 1;
@@ -730,11 +751,11 @@ impl Node {
                     &mut self.audit,
                     &mut self.counters.audit,
                     &contributions[1..],
-                    &self.scratch_weights,
+                    aggregate,
                 );
                 let agreed = reputation::rms_within(
                     self.model.weights(),
-                    &self.scratch_weights,
+                    aggregate,
                     self.config.reputation.agree_rms,
                 );
                 self.self_reputation = reputation::apply_rule(
@@ -744,12 +765,12 @@ impl Node {
                 );
                 let limit = self.model.weight_limit();
                 let mix = self.config.aggregate_mix[self.detector.regime().index()];
-                for (w, own) in self.scratch_weights.iter_mut().zip(self.model.weights()) {
+                for (w, own) in aggregate.iter_mut().zip(self.model.weights()) {
                     let moved = own.saturating_add(q::mul(mix, w.saturating_sub(*own)));
                     *w = q::clamp(moved, -limit, limit);
                 }
                 self.model
-                    .set_weights(&self.scratch_weights)
+                    .set_weights(aggregate)
                     .expect("clamped aggregate of the right dimension");
             }
             Err(_) => self.counters.aggregation_skipped += 1,
@@ -865,6 +886,39 @@ impl Node {
         frame.emit(&mut self.outbox).ok()
     }
 
+    /// [`Runtime::handle_wake`] with the aggregation's working space lent
+    /// by the host for this call: the node keeps nothing of `scratch`
+    /// (its contents are garbage on entry and on exit) and never allocates
+    /// its own. Outputs are bit-identical to `handle_wake`'s; see
+    /// [`AggregationScratch`]. A simulator keeps one scratch per thread
+    /// and passes it to every node's wake.
+    pub fn handle_wake_lent(&mut self, now: Instant, scratch: &mut AggregationScratch) {
+        self.wake(now, Some(scratch));
+    }
+
+    /// The wake-up: close the collection window if it ended (aggregating
+    /// in `lent` or the node's own scratch), then begin a round if a
+    /// boundary passed.
+    fn wake(&mut self, now: Instant, mut lent: Option<&mut AggregationScratch>) {
+        self.audit_expire(now);
+        if self.aggregate_at.is_some_and(|at| now >= at) {
+            self.end_round(lent.as_deref_mut());
+        }
+        if now < self.next_round_at {
+            return;
+        }
+        if self.aggregate_at.is_some() {
+            // A wake so late that the window and the next boundary passed
+            // together: close the old round first.
+            self.end_round(lent);
+        }
+        self.begin_round(now);
+        // Skip boundaries a sleeping host missed (at most one round runs).
+        self.next_round_at = self
+            .next_round_at
+            .next_boundary_after(now, self.config.round_period);
+    }
+
     fn residual(&self) -> Q {
         q::sqrt(self.residual_sq)
     }
@@ -907,23 +961,11 @@ impl Runtime for Node {
     }
 
     fn handle_wake(&mut self, now: Instant) {
-        self.audit_expire(now);
-        if self.aggregate_at.is_some_and(|at| now >= at) {
-            self.end_round();
-        }
-        if now < self.next_round_at {
-            return;
-        }
-        if self.aggregate_at.is_some() {
-            // A wake so late that the window and the next boundary passed
-            // together: close the old round first.
-            self.end_round();
-        }
-        self.begin_round(now);
-        // Skip boundaries a sleeping host missed (at most one round runs).
-        self.next_round_at = self
-            .next_round_at
-            .next_boundary_after(now, self.config.round_period);
+        self.wake(now, None);
+    }
+
+    fn handle_wake_lent(&mut self, now: Instant, scratch: &mut AggregationScratch) {
+        Node::handle_wake_lent(self, now, scratch);
     }
 
     fn handle_energy(&mut self, _now: Instant, level: Q) {
@@ -1005,6 +1047,8 @@ mod tests {
     struct Mesh {
         nodes: Vec<Node>,
         now: Instant,
+        /// Lent to every node's wake when set (one for the whole mesh).
+        lent: Option<AggregationScratch>,
     }
 
     impl Mesh {
@@ -1024,6 +1068,7 @@ mod tests {
             Mesh {
                 nodes,
                 now: Instant::ZERO,
+                lent: None,
             }
         }
 
@@ -1039,7 +1084,10 @@ mod tests {
                 let mut frames: Vec<(usize, Vec<u8>)> = Vec::new();
                 for (id, node) in self.nodes.iter_mut().enumerate() {
                     if node.poll_at().is_some_and(|p| p <= at) {
-                        node.handle_wake(at);
+                        match &mut self.lent {
+                            Some(scratch) => node.handle_wake_lent(at, scratch),
+                            None => node.handle_wake(at),
+                        }
                     }
                     let mut buf = vec![0_u8; mtu];
                     while let Some(tx) = node.poll_transmit(at, &mut buf) {
@@ -1082,6 +1130,47 @@ mod tests {
             })
             .max()
             .unwrap()
+    }
+
+    /// One scratch lent in turn to nodes that each run a different rule
+    /// (so it arrives holding another rule's leftovers) gives every node
+    /// the same weights, telemetry, counters and reputations, bit for bit,
+    /// as its own scratch; the lent nodes never allocate one.
+    #[test]
+    fn lent_scratch_is_bit_identical_to_own() {
+        use aggregate::{
+            CenteredClippingConfig, GeometricMedianConfig, KrumConfig, MonnaConfig, PreAggregator,
+            TrimConfig,
+        };
+        let rules = [
+            AggregationConfig::default(),
+            AggregationConfig::Rule(Rule::Krum(KrumConfig::default())),
+            AggregationConfig::Rule(Rule::GeometricMedian(GeometricMedianConfig::default())),
+            AggregationConfig::Rule(Rule::CenteredClipping(CenteredClippingConfig::default())),
+            AggregationConfig::Rule(Rule::Monna(MonnaConfig::default())),
+            AggregationConfig::Rule(Rule::TrimmedMean(TrimConfig::default())),
+            AggregationConfig::Adaptive(AdaptiveConfig::default()),
+            AggregationConfig::Pipeline(
+                Pipeline::new(&[PreAggregator::Bucketing { size: 2 }], Rule::Median).unwrap(),
+            ),
+        ];
+        let tweak = |c: &mut NodeConfig| c.aggregation = rules[c.id as usize % rules.len()];
+        let mut own = Mesh::new(rules.len() as u32, tweak);
+        let mut lent = Mesh::new(rules.len() as u32, tweak);
+        lent.lent = Some(AggregationScratch::new());
+        for _ in 0..60 {
+            own.step(&sine, 250);
+            lent.step(&sine, 250);
+        }
+        for (a, b) in own.nodes.iter().zip(&lent.nodes) {
+            assert!(a.counters.aggregation_ops > 0, "{:?}", a.config.aggregation);
+            assert_eq!(a.weights(), b.weights());
+            assert_eq!(a.telemetry(), b.telemetry());
+            assert_eq!(a.counters(), b.counters());
+            assert_eq!(a.self_reputation(), b.self_reputation());
+            assert!(a.reputation().entries().eq(b.reputation().entries()));
+            assert!(a.scratch.is_some() && b.scratch.is_none());
+        }
     }
 
     #[test]
