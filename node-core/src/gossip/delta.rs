@@ -53,6 +53,7 @@
 //! updates and 8-bit block floating point deltas, a 9-word model travels in
 //! 38 bytes instead of 64.
 
+use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -322,17 +323,22 @@ pub enum DeltaError {
 /// heard and never taken back.
 #[derive(Clone, Debug)]
 pub struct PeerModels {
-    peers: Vec<NodeId>,
-    keyframe_rounds: Vec<u32>,
-    /// Per slot: [`HEARD`] and [`KEYED`].
-    flags: Vec<u8>,
+    /// `capacity` sender ids (the first `len` tracked), then `capacity`
+    /// keyframe rounds: one allocation instead of two `Vec`s.
+    ids_and_rounds: Box<[u32]>,
     /// `capacity × dim` public models.
-    models: Vec<Q>,
-    /// `capacity × encoding.words_len(dim)` last deltas, packed in `encoding`.
-    deltas: Vec<u8>,
+    models: Box<[Q]>,
+    /// `capacity` slot flags ([`HEARD`], [`KEYED`]; zero past `len`), then
+    /// `capacity × encoding.words_len(dim)` last deltas packed in
+    /// `encoding`.
+    flags_and_deltas: Box<[u8]>,
+    /// Slots tracked, `0..=capacity`.
+    len: u8,
+    /// Slots, `1..=255` (a node's is `tracked_peers ≤ INBOX_MAX`).
+    capacity: u8,
+    /// Words per model, `1..=wire::MAX_DIM` (64).
+    dim: u8,
     encoding: Encoding,
-    dim: usize,
-    capacity: usize,
 }
 
 /// Slot flag: heard since the last [`PeerModels::clear_heard`].
@@ -343,35 +349,71 @@ const KEYED: u8 = 2;
 impl PeerModels {
     /// Heap bytes the table owns (every slot's columns).
     pub fn heap_bytes(&self) -> usize {
-        use crate::heap::of_vec;
-        of_vec(&self.peers)
-            + of_vec(&self.keyframe_rounds)
-            + of_vec(&self.flags)
-            + of_vec(&self.models)
-            + of_vec(&self.deltas)
+        use crate::heap::of_slice;
+        of_slice(&self.ids_and_rounds[..])
+            + of_slice(&self.models[..])
+            + of_slice(&self.flags_and_deltas[..])
     }
 
     /// Room for `capacity` senders of `dim` words (`1..=wire::MAX_DIM`),
     /// storing deltas in `encoding`; allocated once.
+    ///
+    /// # Panics
+    ///
+    /// If `capacity` is not in `1..=255` or `dim` not in
+    /// `1..=wire::MAX_DIM` (the node validates both first).
     pub fn new(capacity: usize, dim: usize, encoding: Encoding) -> PeerModels {
         assert!(dim > 0 && dim <= wire::MAX_DIM);
+        assert!(capacity > 0 && capacity <= usize::from(u8::MAX));
+        const { assert!(wire::MAX_DIM <= u8::MAX as usize) };
         let delta_len = encoding.words_len(dim);
         PeerModels {
-            peers: Vec::with_capacity(capacity),
-            keyframe_rounds: Vec::with_capacity(capacity),
-            flags: Vec::with_capacity(capacity),
-            models: vec![q::ZERO; capacity * dim],
-            deltas: vec![0; capacity * delta_len],
+            ids_and_rounds: vec![0; 2 * capacity].into_boxed_slice(),
+            models: vec![q::ZERO; capacity * dim].into_boxed_slice(),
+            flags_and_deltas: vec![0; capacity + capacity * delta_len].into_boxed_slice(),
+            len: 0,
+            capacity: capacity as u8,
+            dim: dim as u8,
             encoding,
-            dim,
-            capacity,
         }
+    }
+
+    /// Words per model.
+    fn dim(&self) -> usize {
+        usize::from(self.dim)
+    }
+
+    /// Slots.
+    fn capacity(&self) -> usize {
+        usize::from(self.capacity)
+    }
+
+    /// Slot `slot`'s public model.
+    fn model(&self, slot: usize) -> &[Q] {
+        &self.models[slot * self.dim()..(slot + 1) * self.dim()]
+    }
+
+    /// Slot flags of the tracked senders.
+    fn flags(&self) -> &[u8] {
+        &self.flags_and_deltas[..usize::from(self.len)]
+    }
+
+    /// Slot `slot`'s keyframe round.
+    fn keyframe_round(&self, slot: usize) -> u32 {
+        self.ids_and_rounds[self.capacity() + slot]
+    }
+
+    /// Slot `slot`'s packed last delta.
+    fn delta(&self, slot: usize) -> &[u8] {
+        let delta_len = self.encoding.words_len(self.dim());
+        let start = self.capacity() + slot * delta_len;
+        &self.flags_and_deltas[start..start + delta_len]
     }
 
     /// Whether `sender` is tracked or would be (the table has room). Lets
     /// a caller check several tables before admitting a sender to any.
     pub fn admits(&self, sender: NodeId) -> bool {
-        self.peers.len() < self.capacity || self.slot_of(sender).is_some()
+        self.len() < self.capacity() || self.slot_of(sender).is_some()
     }
 
     /// Applies an update from `sender`, sent in the sender's `round`: a
@@ -388,18 +430,23 @@ impl PeerModels {
         base_round: u32,
         words: &[Q],
     ) -> Result<&[Q], DeltaError> {
-        assert_eq!(words.len(), self.dim);
+        assert_eq!(words.len(), self.dim());
         let slot = match self.slot_of(sender) {
             Some(slot) => slot,
             None => self.claim(sender).ok_or(DeltaError::Full)?,
         };
-        let (dim, delta_len) = (self.dim, self.encoding.words_len(self.dim));
+        let (dim, delta_len, capacity) = (
+            self.dim(),
+            self.encoding.words_len(self.dim()),
+            self.capacity(),
+        );
+        if delta && (self.flags()[slot] & KEYED == 0 || self.keyframe_round(slot) != base_round) {
+            return Err(DeltaError::MissingBase);
+        }
         let model = &mut self.models[slot * dim..(slot + 1) * dim];
-        let stored = &mut self.deltas[slot * delta_len..(slot + 1) * delta_len];
+        let (flags, deltas) = self.flags_and_deltas.split_at_mut(capacity);
+        let stored = &mut deltas[slot * delta_len..(slot + 1) * delta_len];
         if delta {
-            if self.flags[slot] & KEYED == 0 || self.keyframe_rounds[slot] != base_round {
-                return Err(DeltaError::MissingBase);
-            }
             let mut raw = [0_i32; wire::MAX_DIM];
             let raw = &mut raw[..dim];
             for (r, w) in raw.iter_mut().zip(words) {
@@ -419,42 +466,38 @@ impl PeerModels {
         } else {
             model.copy_from_slice(words);
             stored.fill(0);
-            self.keyframe_rounds[slot] = round;
-            self.flags[slot] |= KEYED;
+            flags[slot] |= KEYED;
+            self.ids_and_rounds[capacity + slot] = round;
         }
-        self.flags[slot] |= HEARD;
-        Ok(&self.models[slot * dim..(slot + 1) * dim])
+        flags[slot] |= HEARD;
+        Ok(self.model(slot))
     }
 
     fn slot_of(&self, sender: NodeId) -> Option<usize> {
-        self.peers.iter().position(|p| *p == sender)
+        self.peers().iter().position(|p| *p == sender)
     }
 
     /// A free slot for a new sender, or `None` when the table is full.
     fn claim(&mut self, sender: NodeId) -> Option<usize> {
-        if self.peers.len() >= self.capacity {
+        let slot = self.len();
+        if slot >= self.capacity() {
             return None;
         }
-        // Allocated at construction: pushing never reallocates.
-        assert!(self.peers.len() < self.peers.capacity());
-        self.peers.push(sender);
-        self.keyframe_rounds.push(0);
-        self.flags.push(0);
-        assert!(self.peers.len() <= self.capacity);
-        Some(self.peers.len() - 1)
+        // Slots past `len` are zero (construction, `retrack`).
+        assert_eq!(self.flags_and_deltas[slot], 0);
+        self.ids_and_rounds[slot] = sender;
+        self.ids_and_rounds[self.capacity() + slot] = 0;
+        self.len += 1;
+        assert!(self.len <= self.capacity);
+        Some(slot)
     }
 
     /// The senders heard since the last [`PeerModels::clear_heard`] and
     /// their models, in slot order (deterministic).
     pub fn heard(&self) -> impl Iterator<Item = (NodeId, &[Q])> {
-        (0..self.peers.len())
-            .filter(|&i| self.flags[i] & HEARD != 0)
-            .map(|i| {
-                (
-                    self.peers[i],
-                    &self.models[i * self.dim..(i + 1) * self.dim],
-                )
-            })
+        (0..self.len())
+            .filter(|&i| self.flags()[i] & HEARD != 0)
+            .map(|i| (self.peers()[i], self.model(i)))
     }
 
     /// The public model `P` held of `sender` and its keyframe `K = P − d`
@@ -469,19 +512,15 @@ impl PeerModels {
         keyframe: &mut [Q],
     ) -> Option<()> {
         let slot = self.slot_of(sender)?;
-        if self.flags[slot] & KEYED == 0 {
+        if self.flags()[slot] & KEYED == 0 {
             return None;
         }
-        let (dim, delta_len) = (self.dim, self.encoding.words_len(self.dim));
+        let dim = self.dim();
         assert!(model.len() == dim && keyframe.len() == dim);
-        let public = &self.models[slot * dim..(slot + 1) * dim];
+        let public = self.model(slot);
         let mut last = [0_i32; wire::MAX_DIM];
         let last = &mut last[..dim];
-        unpack(
-            self.encoding,
-            &self.deltas[slot * delta_len..(slot + 1) * delta_len],
-            last,
-        );
+        unpack(self.encoding, self.delta(slot), last);
         for ((k, p), d) in keyframe.iter_mut().zip(public).zip(last.iter()) {
             *k = Q::from_bits(p.to_bits().wrapping_sub(*d));
         }
@@ -491,27 +530,30 @@ impl PeerModels {
 
     /// Senders heard since the last [`PeerModels::clear_heard`].
     pub fn heard_len(&self) -> usize {
-        self.flags.iter().filter(|f| **f & HEARD != 0).count()
+        self.flags().iter().filter(|f| **f & HEARD != 0).count()
     }
 
     /// Starts a new round's inbox (the models stay).
     pub fn clear_heard(&mut self) {
-        self.flags.iter_mut().for_each(|f| *f &= !HEARD);
+        let len = self.len();
+        self.flags_and_deltas[..len]
+            .iter_mut()
+            .for_each(|f| *f &= !HEARD);
     }
 
     /// Senders tracked, in the order first heard.
     pub fn peers(&self) -> &[NodeId] {
-        &self.peers
+        &self.ids_and_rounds[..self.len()]
     }
 
     /// Senders tracked.
     pub fn len(&self) -> usize {
-        self.peers.len()
+        usize::from(self.len)
     }
 
     /// Whether no sender is tracked.
     pub fn is_empty(&self) -> bool {
-        self.peers.is_empty()
+        self.len == 0
     }
 }
 
@@ -537,7 +579,7 @@ impl PeerModels {
     /// its next keyframe). Refuses more peers than the capacity or a
     /// repeated peer, leaving the table unchanged.
     pub fn retrack(&mut self, peers: &[NodeId]) -> Result<(), DeltaError> {
-        if peers.len() > self.capacity {
+        if peers.len() > self.capacity() {
             return Err(DeltaError::Full);
         }
         for (i, peer) in peers.iter().enumerate() {
@@ -545,11 +587,10 @@ impl PeerModels {
                 return Err(DeltaError::Unstorable);
             }
         }
-        self.peers.clear();
-        self.keyframe_rounds.clear();
-        self.flags.clear();
+        self.len = 0;
+        self.ids_and_rounds.fill(0);
         self.models.fill(q::ZERO);
-        self.deltas.fill(0);
+        self.flags_and_deltas.fill(0);
         for peer in peers {
             self.claim(*peer).expect("capacity checked above");
         }
