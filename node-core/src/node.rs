@@ -45,7 +45,7 @@ pub use scratch::AggregationScratch;
 use crate::aggregate::{
     self, AdaptiveAggregator, AdaptiveConfig, Aggregator, Contribution, Pipeline, Rule,
 };
-use crate::audit::{AuditConfig, AuditConfigError, AuditCounters};
+use crate::audit::{AuditConfig, AuditConfigError};
 use crate::gossip::delta::{DeltaConfig, DeltaError, PeerModels, PublicModel};
 use crate::gossip::{Gate, GateInput, GossipConfig};
 use crate::model::{self, LinearNeuron, LinearNeuronConfig, Predictor};
@@ -311,7 +311,8 @@ impl fmt::Display for ConfigError {
     }
 }
 
-/// Counters of a node's protocol work (beyond [`Telemetry`]).
+/// Counters of a node's protocol work (beyond [`Telemetry`]; the audit
+/// counters are [`Node::audit_counters`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct NodeCounters {
     /// Model updates accepted into an inbox.
@@ -337,8 +338,6 @@ pub struct NodeCounters {
     /// Observations the reputation table refused (a peer it does not track;
     /// cannot happen while frames are admitted to both tables together).
     pub reputation_refused: u32,
-    /// Stochastic audits: challenges, responses, verdicts, Grubbs flags.
-    pub audit: AuditCounters,
 }
 
 /// The RaaS node runtime.
@@ -747,12 +746,7 @@ impl Node {
                         self.counters.reputation_refused += 1;
                     }
                 }
-                audit::audit_grubbs(
-                    &mut self.audit,
-                    &mut self.counters.audit,
-                    &contributions[1..],
-                    aggregate,
-                );
+                audit::audit_grubbs(&mut self.audit, &contributions[1..], aggregate);
                 let agreed = reputation::rms_within(
                     self.model.weights(),
                     aggregate,
