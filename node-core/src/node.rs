@@ -340,6 +340,18 @@ pub struct NodeCounters {
     pub reputation_refused: u32,
 }
 
+/// The part of [`Telemetry`] a node stores; the rest is derived on demand
+/// (regime from the detector, entropy from the signal's last reading,
+/// rounds from the round counter and the open window, energy from the
+/// meter, operations from the counters) rather than kept twice.
+#[derive(Clone, Copy, Debug, Default)]
+struct Observed {
+    samples: u64,
+    last_prediction: Q,
+    last_error: Q,
+    frames_rejected: u32,
+}
+
 /// The RaaS node runtime.
 pub struct Node {
     /// The read-only configuration, shared by every node of a run built
@@ -370,7 +382,9 @@ pub struct Node {
     round: u32,
     pending_update: bool,
     meter: EnergyMeter,
-    telemetry: Telemetry,
+    /// What [`Runtime::telemetry`] reports that is not derived from other
+    /// state (see [`Observed`]).
+    observed: Observed,
     counters: NodeCounters,
     residual_sq: Q,
     gate: Gate,
@@ -475,7 +489,7 @@ impl Node {
             round: 0,
             pending_update: false,
             meter: EnergyMeter::default(),
-            telemetry: Telemetry::default(),
+            observed: Observed::default(),
             counters: NodeCounters::default(),
             residual_sq: q::ZERO,
             gate: Gate::new(),
@@ -636,7 +650,7 @@ impl Node {
         let input = GateInput {
             regime: self.detector.regime(),
             warming_up: self.detector.warming_up(),
-            entropy: self.telemetry.entropy,
+            entropy: self.entropy.reading().raw,
             reputation: self.self_reputation,
             energy_level: self.energy_level,
         };
@@ -666,7 +680,6 @@ impl Node {
         }
         // Rounds strictly increase, so this cannot fail.
         let _ = self.reputation.end_round(self.round);
-        self.telemetry.rounds = self.round;
     }
 
     /// Aggregates the own model with the models heard this round, in the
@@ -924,9 +937,9 @@ impl Runtime for Node {
         let prediction = self.model.predict();
         let error = self.model.observe(sample);
         let reading = self.entropy.update(error);
+        let before = self.detector.regime();
         let regime = self.detector.update(reading);
-        if regime != self.telemetry.regime {
-            self.telemetry.regime = regime;
+        if regime != before {
             self.apply_step_size()
                 .expect("per-regime step sizes validated at construction");
         }
@@ -934,10 +947,9 @@ impl Runtime for Node {
         let sq = q::mul(error, error);
         self.residual_sq += q::mul(sq - self.residual_sq, q::ratio(1, 16));
         self.meter.spend(u64::from(self.config.costs.sample_uj));
-        self.telemetry.last_prediction = prediction;
-        self.telemetry.last_error = error;
-        self.telemetry.samples += 1;
-        self.telemetry.entropy = reading.raw;
+        self.observed.last_prediction = prediction;
+        self.observed.last_error = error;
+        self.observed.samples += 1;
     }
 
     fn handle_frame(&mut self, now: Instant, frame: &[u8]) -> Result<(), RxError> {
@@ -949,7 +961,7 @@ impl Runtime for Node {
             FrameRepr::parse(frame).and_then(|parsed| self.accept(now, &parsed))
         };
         if result.is_err() {
-            self.telemetry.frames_rejected += 1;
+            self.observed.frames_rejected += 1;
         }
         result
     }
@@ -1000,10 +1012,18 @@ impl Runtime for Node {
     }
 
     fn telemetry(&self) -> Telemetry {
+        let observed = &self.observed;
         Telemetry {
+            last_prediction: observed.last_prediction,
+            last_error: observed.last_error,
+            samples: observed.samples,
+            regime: self.detector.regime(),
+            entropy: self.entropy.reading().raw,
             energy_used_uj: self.meter.used_uj(),
+            // A round's count rises when its aggregation window closes.
+            rounds: self.round - u32::from(self.aggregate_at.is_some()),
+            frames_rejected: observed.frames_rejected,
             aggregation_ops: self.counters.aggregation_ops,
-            ..self.telemetry
         }
     }
 

@@ -227,8 +227,8 @@ fn write_scalars(node: &Node, w: &mut Writer<'_>) {
     w.q(node.energy_level);
     w.q(node.self_reputation);
     w.bool(node.warmup_step);
-    w.q(node.telemetry.last_prediction);
-    w.q(node.telemetry.last_error);
+    w.q(node.observed.last_prediction);
+    w.q(node.observed.last_error);
     w.q(node.gate.credit());
     debug_assert_eq!(w.len() - start, SCALARS_LEN);
 }
@@ -390,11 +390,8 @@ fn commit(node: &mut Node, staged: Staged) {
     node.energy_level = scalars.energy_level;
     node.self_reputation = scalars.self_reputation;
     node.warmup_step = scalars.warmup_step;
-    node.telemetry.last_prediction = scalars.last_prediction;
-    node.telemetry.last_error = scalars.last_error;
-    node.telemetry.regime = node.detector.regime();
-    node.telemetry.entropy = node.entropy.reading().raw;
-    node.telemetry.rounds = node.round - u32::from(node.aggregate_at.is_some());
+    node.observed.last_prediction = scalars.last_prediction;
+    node.observed.last_error = scalars.last_error;
     node.apply_step_size()
         .expect("per-regime step sizes validated at construction");
     // The audit record's base is the model the next update is trained
