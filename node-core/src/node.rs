@@ -34,7 +34,6 @@
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec;
-use alloc::vec::Vec;
 use core::fmt;
 
 mod audit;
@@ -370,10 +369,13 @@ pub struct Node {
     scratch: Option<Box<AggregationScratch>>,
     /// Boxed: most nodes never reassemble (frames fit the MTU).
     reassembler: Option<Box<Reassembler>>,
-    outbox: Vec<u8>,
+    /// The encoded update (fixed size: one frame of the model's dimension).
+    outbox: Box<[u8]>,
     public: PublicModel,
     peer_models: PeerModels,
-    outbox_len: usize,
+    /// Bytes of `outbox` still to send; at most its length, which is below
+    /// 2^16 (`wire::MAX_FRAME_LEN`, checked at construction).
+    outbox_len: u16,
     outbox_next: u8,
     frame_id: u16,
     energy_level: Q,
@@ -470,6 +472,8 @@ impl Node {
         let aggregator =
             NodeAggregator::new(config.aggregation, dim).map_err(ConfigError::Aggregate)?;
         let audit = audit::AuditState::new(&config, dim)?;
+        // `outbox_len` is a u16: no frame reaches 2^16 bytes.
+        const { assert!(wire::MAX_FRAME_LEN <= u16::MAX as usize) };
         let mut node = Node {
             audit,
             reassembler: None,
@@ -479,7 +483,8 @@ impl Node {
                 dim,
                 config.delta.encoding,
             ),
-            outbox: vec![0; wire::update::FIXED_LEN + 4 * dim + wire::HEADER_LEN + wire::CRC_LEN],
+            outbox: vec![0; wire::update::FIXED_LEN + 4 * dim + wire::HEADER_LEN + wire::CRC_LEN]
+                .into_boxed_slice(),
             outbox_len: 0,
             outbox_next: 0,
             frame_id: 0,
@@ -529,7 +534,7 @@ impl Node {
     /// of nodes share it (for a node built by [`Node::new`] it is the
     /// node's own).
     pub fn state_bytes(&self) -> usize {
-        use crate::heap::{of_box, of_vec};
+        use crate::heap::{of_box, of_slice};
         let aggregator = match &self.aggregator {
             NodeAggregator::Rule(_) => 0,
             NodeAggregator::Adaptive(adaptive) => {
@@ -543,7 +548,7 @@ impl Node {
             + self.own_scratch_bytes()
             + of_box(&self.reassembler)
             + self.reassembler.as_ref().map_or(0, |r| r.heap_bytes())
-            + of_vec(&self.outbox)
+            + of_slice(&self.outbox[..])
             + self.public.heap_bytes()
             + self.peer_models.heap_bytes()
             + of_box(&self.audit)
@@ -981,20 +986,24 @@ impl Runtime for Node {
     fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
         if self.pending_update {
             self.pending_update = false;
-            self.outbox_len = self.encode_update()?;
+            let encoded = self.encode_update()?;
+            self.outbox_len = u16::try_from(encoded).expect("a frame is shorter than 2^16");
             self.outbox_next = 0;
             self.frame_id = self.frame_id.wrapping_add(1);
         }
         if self.outbox_len == 0 {
             return self.poll_audit_transmit(now, buf);
         }
-        let len = wire::next_fragment(
+        let mut outbox_len = usize::from(self.outbox_len);
+        let sent = wire::next_fragment(
             &self.outbox,
-            &mut self.outbox_len,
+            &mut outbox_len,
             &mut self.outbox_next,
             self.frame_id,
             buf,
-        )?;
+        );
+        self.outbox_len = u16::try_from(outbox_len).expect("never more than was encoded");
+        let len = sent?;
         self.meter
             .spend_bytes(len, self.config.costs.tx_uj_per_byte);
         Some(Transmit {
