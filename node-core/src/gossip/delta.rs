@@ -55,7 +55,6 @@
 
 use alloc::boxed::Box;
 use alloc::vec;
-use alloc::vec::Vec;
 
 use crate::q::{self, Q};
 use crate::runtime::NodeId;
@@ -114,8 +113,9 @@ pub fn quantize(encoding: Encoding, raw: &mut [i32]) {
 /// keyframe went.
 #[derive(Clone, Debug)]
 pub struct PublicModel {
-    keyframe: Vec<Q>,
-    words: Vec<Q>,
+    /// The keyframe `K`, then the public model `P` (`dim` words each): one
+    /// allocation instead of two `Vec`s.
+    keyframe_and_words: Box<[Q]>,
     keyframe_round: Option<u32>,
     since_keyframe: u16,
 }
@@ -123,15 +123,20 @@ pub struct PublicModel {
 impl PublicModel {
     /// Heap bytes this model owns (keyframe and words).
     pub fn heap_bytes(&self) -> usize {
-        crate::heap::of_vec(&self.keyframe) + crate::heap::of_vec(&self.words)
+        crate::heap::of_slice(&self.keyframe_and_words[..])
+    }
+
+    /// `(K, P)`.
+    fn split_mut(&mut self) -> (&mut [Q], &mut [Q]) {
+        let dim = self.keyframe_and_words.len() / 2;
+        self.keyframe_and_words.split_at_mut(dim)
     }
 
     /// No update sent yet (`dim` words, `1..=wire::MAX_DIM`).
     pub fn new(dim: usize) -> PublicModel {
         assert!(dim > 0 && dim <= wire::MAX_DIM);
         PublicModel {
-            keyframe: vec![q::ZERO; dim],
-            words: vec![q::ZERO; dim],
+            keyframe_and_words: vec![q::ZERO; 2 * dim].into_boxed_slice(),
             keyframe_round: None,
             since_keyframe: 0,
         }
@@ -149,7 +154,7 @@ impl PublicModel {
         current: &[Q],
         round: u32,
     ) -> Outgoing {
-        assert_eq!(current.len(), self.words.len(), "model dimension changed");
+        assert_eq!(current.len(), self.words().len(), "model dimension changed");
         let dim = current.len();
         let smaller = config.encoding.words_len(dim) < full_encoding.words_len(dim);
         let keyframe_due = self.since_keyframe.saturating_add(1) >= config.keyframe_rounds;
@@ -171,8 +176,9 @@ impl PublicModel {
         let raw = &mut raw[..dim];
         full_words(full_encoding, current, raw);
         let words = words_of(raw);
-        self.keyframe.copy_from_slice(words.as_slice());
-        self.words.copy_from_slice(words.as_slice());
+        let (keyframe, public) = self.split_mut();
+        keyframe.copy_from_slice(words.as_slice());
+        public.copy_from_slice(words.as_slice());
         self.keyframe_round = Some(round);
         self.since_keyframe = 0;
         Outgoing {
@@ -191,10 +197,11 @@ impl PublicModel {
         let raw = &mut raw[..dim];
         let mut public = [0_i32; wire::MAX_DIM];
         let public = &mut public[..dim];
-        if !delta_words(encoding, current, &self.keyframe, raw, public) {
+        let (keyframe, words) = self.split_mut();
+        if !delta_words(encoding, current, keyframe, raw, public) {
             return None;
         }
-        for (p, &v) in self.words.iter_mut().zip(public.iter()) {
+        for (p, &v) in words.iter_mut().zip(public.iter()) {
             *p = Q::from_bits(v);
         }
         Some(words_of(raw))
@@ -202,12 +209,15 @@ impl PublicModel {
 
     /// The public model (what receivers hold).
     pub fn words(&self) -> &[Q] {
-        &self.words
+        let dim = self.keyframe_and_words.len() / 2;
+        &self.keyframe_and_words[dim..]
     }
 
     /// The last keyframe sent, and its round (`None` before the first).
     pub fn keyframe(&self) -> Option<(u32, &[Q])> {
-        self.keyframe_round.map(|round| (round, &self.keyframe[..]))
+        let dim = self.keyframe_and_words.len() / 2;
+        let keyframe = &self.keyframe_and_words[..dim];
+        self.keyframe_round.map(|round| (round, keyframe))
     }
 }
 
@@ -564,8 +574,7 @@ impl PublicModel {
     /// Forgets the last keyframe, so the next update is a full keyframe
     /// (as for a node that never sent one).
     pub fn forget_keyframe(&mut self) {
-        self.keyframe.fill(q::ZERO);
-        self.words.fill(q::ZERO);
+        self.keyframe_and_words.fill(q::ZERO);
         self.keyframe_round = None;
         self.since_keyframe = 0;
     }
@@ -602,6 +611,7 @@ impl PeerModels {
 mod tests {
     use super::*;
     use crate::wire::bfp::{self, MantissaWidth};
+    use alloc::vec::Vec;
 
     fn model(values: &[i32]) -> Vec<Q> {
         values.iter().map(|v| Q::from_bits(*v)).collect()
