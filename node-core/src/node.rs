@@ -34,15 +34,17 @@
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec;
-use alloc::vec::Vec;
 use core::fmt;
 
 mod audit;
+mod scratch;
+
+pub use scratch::AggregationScratch;
 
 use crate::aggregate::{
-    self, AdaptiveAggregator, AdaptiveConfig, Aggregator, Contribution, Pipeline, Rule, Scratch,
+    self, AdaptiveAggregator, AdaptiveConfig, Aggregator, Contribution, Pipeline, Rule,
 };
-use crate::audit::{AuditConfig, AuditConfigError, AuditCounters};
+use crate::audit::{AuditConfig, AuditConfigError};
 use crate::gossip::delta::{DeltaConfig, DeltaError, PeerModels, PublicModel};
 use crate::gossip::{Gate, GateInput, GossipConfig};
 use crate::model::{self, LinearNeuron, LinearNeuronConfig, Predictor};
@@ -308,7 +310,8 @@ impl fmt::Display for ConfigError {
     }
 }
 
-/// Counters of a node's protocol work (beyond [`Telemetry`]).
+/// Counters of a node's protocol work (beyond [`Telemetry`]; the audit
+/// counters are [`Node::audit_counters`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct NodeCounters {
     /// Model updates accepted into an inbox.
@@ -334,8 +337,43 @@ pub struct NodeCounters {
     /// Observations the reputation table refused (a peer it does not track;
     /// cannot happen while frames are admitted to both tables together).
     pub reputation_refused: u32,
-    /// Stochastic audits: challenges, responses, verdicts, Grubbs flags.
-    pub audit: AuditCounters,
+}
+
+/// The part of [`Telemetry`] a node stores; the rest is derived on demand
+/// (regime from the detector, entropy from the signal's last reading,
+/// rounds from the round counter and the open window, energy from the
+/// meter, operations from the counters) rather than kept twice.
+#[derive(Clone, Copy, Debug, Default)]
+struct Observed {
+    samples: u64,
+    last_prediction: Q,
+    last_error: Q,
+}
+
+/// An optional instant in 8 bytes instead of `Option<Instant>`'s 16:
+/// `u64::MAX` µs (about 584,000 years) stands for none and is refused as
+/// an instant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Deadline(u64);
+
+impl Deadline {
+    const NONE: Deadline = Deadline(u64::MAX);
+
+    fn get(self) -> Option<Instant> {
+        (self != Deadline::NONE).then(|| Instant::from_micros(self.0))
+    }
+}
+
+impl From<Option<Instant>> for Deadline {
+    /// # Panics
+    ///
+    /// On `Instant::from_micros(u64::MAX)`, which cannot be represented.
+    fn from(at: Option<Instant>) -> Deadline {
+        at.map_or(Deadline::NONE, |at| {
+            assert!(at.as_micros() < u64::MAX, "instant out of range");
+            Deadline(at.as_micros())
+        })
+    }
 }
 
 /// The RaaS node runtime.
@@ -351,23 +389,34 @@ pub struct Node {
     detector: RegimeDetector,
     reputation: ReputationTable,
     aggregator: NodeAggregator,
-    scratch: Scratch,
+    /// The node's own aggregation scratch, allocated on its first
+    /// aggregation without a lent one (see [`AggregationScratch`]).
+    scratch: Option<Box<AggregationScratch>>,
     /// Boxed: most nodes never reassemble (frames fit the MTU).
     reassembler: Option<Box<Reassembler>>,
-    outbox: Vec<u8>,
+    /// The encoded update (fixed size: one frame of the model's dimension).
+    outbox: Box<[u8]>,
     public: PublicModel,
     peer_models: PeerModels,
-    outbox_len: usize,
+    /// Bytes of `outbox` still to send; at most its length, which is below
+    /// 2^16 (`wire::MAX_FRAME_LEN`, checked at construction).
+    outbox_len: u16,
     outbox_next: u8,
     frame_id: u16,
-    scratch_weights: Vec<Q>,
     energy_level: Q,
     next_round_at: Instant,
-    aggregate_at: Option<Instant>,
+    /// When the open round's collection window closes (none between
+    /// rounds).
+    aggregate_at: Deadline,
     round: u32,
     pending_update: bool,
     meter: EnergyMeter,
-    telemetry: Telemetry,
+    /// What [`Runtime::telemetry`] reports that is not derived from other
+    /// state (see [`Observed`]).
+    observed: Observed,
+    /// Frames `handle_frame` rejected (beside `observed`, whose padding
+    /// would otherwise hold it: 8 bytes less).
+    frames_rejected: u32,
     counters: NodeCounters,
     residual_sq: Q,
     gate: Gate,
@@ -452,10 +501,9 @@ impl Node {
         let dim = model.dim();
         let aggregator =
             NodeAggregator::new(config.aggregation, dim).map_err(ConfigError::Aggregate)?;
-        // Grows on the first round to what the configured rule needs (Krum's
-        // distance table alone would be 8 KiB at 33 contributions).
-        let scratch = Scratch::new();
         let audit = audit::AuditState::new(&config, dim)?;
+        // `outbox_len` is a u16: no frame reaches 2^16 bytes.
+        const { assert!(wire::MAX_FRAME_LEN <= u16::MAX as usize) };
         let mut node = Node {
             audit,
             reassembler: None,
@@ -465,18 +513,19 @@ impl Node {
                 dim,
                 config.delta.encoding,
             ),
-            outbox: vec![0; wire::update::FIXED_LEN + 4 * dim + wire::HEADER_LEN + wire::CRC_LEN],
+            outbox: vec![0; wire::update::FIXED_LEN + 4 * dim + wire::HEADER_LEN + wire::CRC_LEN]
+                .into_boxed_slice(),
             outbox_len: 0,
             outbox_next: 0,
             frame_id: 0,
-            scratch_weights: vec![q::ZERO; dim],
             energy_level: q::ONE,
             next_round_at: Instant::ZERO + config.round_offset + config.round_period,
-            aggregate_at: None,
+            aggregate_at: Deadline::NONE,
             round: 0,
             pending_update: false,
             meter: EnergyMeter::default(),
-            telemetry: Telemetry::default(),
+            observed: Observed::default(),
+            frames_rejected: 0,
             counters: NodeCounters::default(),
             residual_sq: q::ZERO,
             gate: Gate::new(),
@@ -487,7 +536,10 @@ impl Node {
             detector,
             reputation,
             aggregator,
-            scratch,
+            // Allocated on the first aggregation that is not lent one, grown
+            // to what the configured rule needs (Krum's distance table alone
+            // would be 8 KiB at 33 contributions).
+            scratch: None,
             config,
             identity,
         };
@@ -513,7 +565,7 @@ impl Node {
     /// of nodes share it (for a node built by [`Node::new`] it is the
     /// node's own).
     pub fn state_bytes(&self) -> usize {
-        use crate::heap::{of_box, of_vec};
+        use crate::heap::{of_box, of_slice};
         let aggregator = match &self.aggregator {
             NodeAggregator::Rule(_) => 0,
             NodeAggregator::Adaptive(adaptive) => {
@@ -524,16 +576,22 @@ impl Node {
         let heap = self.model.heap_bytes()
             + self.reputation.heap_bytes()
             + aggregator
-            + self.scratch.heap_bytes()
+            + self.own_scratch_bytes()
             + of_box(&self.reassembler)
             + self.reassembler.as_ref().map_or(0, |r| r.heap_bytes())
-            + of_vec(&self.outbox)
+            + of_slice(&self.outbox[..])
             + self.public.heap_bytes()
             + self.peer_models.heap_bytes()
-            + of_vec(&self.scratch_weights)
             + of_box(&self.audit)
             + self.audit.as_ref().map_or(0, |a| a.heap_bytes());
         core::mem::size_of::<Node>() + heap
+    }
+
+    /// Bytes of the node's own aggregation scratch, part of
+    /// [`Node::state_bytes`]: 0 until the node first aggregates without a
+    /// lent one ([`Node::handle_wake_lent`]), then the box and its buffers.
+    pub fn own_scratch_bytes(&self) -> usize {
+        crate::heap::of_box(&self.scratch) + self.scratch.as_ref().map_or(0, |s| s.heap_bytes())
     }
 
     /// Bytes of the shared configuration's allocation (the `Arc`'s two
@@ -628,7 +686,7 @@ impl Node {
         let input = GateInput {
             regime: self.detector.regime(),
             warming_up: self.detector.warming_up(),
-            entropy: self.telemetry.entropy,
+            entropy: self.entropy.reading().raw,
             reputation: self.self_reputation,
             energy_level: self.energy_level,
         };
@@ -638,13 +696,13 @@ impl Node {
         } else {
             self.counters.silent_rounds += 1;
         }
-        self.aggregate_at = Some(now + self.config.collect_window);
+        self.aggregate_at = Deadline::from(Some(now + self.config.collect_window));
     }
 
     /// End of the collection window: aggregate what arrived, score peers.
-    fn end_round(&mut self) {
-        self.aggregate_at = None;
-        self.aggregate_inbox();
+    fn end_round(&mut self, lent: Option<&mut AggregationScratch>) {
+        self.aggregate_at = Deadline::NONE;
+        self.aggregate_inbox(lent);
         self.audit_end_round();
         self.peer_models.clear_heard();
         if self.warmup_step && !self.detector.warming_up() {
@@ -658,17 +716,32 @@ impl Node {
         }
         // Rounds strictly increase, so this cannot fail.
         let _ = self.reputation.end_round(self.round);
-        self.telemetry.rounds = self.round;
     }
 
-    /// Aggregates the own model with the models heard this round (at most
-    /// `inbox_max`, in slot order; the rest are counted as dropped) and
-    /// adopts the result.
-    fn aggregate_inbox(&mut self) {
+    /// Aggregates the own model with the models heard this round, in the
+    /// `lent` scratch or else the node's own (allocated on first use and
+    /// kept); see [`AggregationScratch`].
+    fn aggregate_inbox(&mut self, lent: Option<&mut AggregationScratch>) {
         let heard = self.peer_models.heard_len();
         if heard == 0 {
             return;
         }
+        match lent {
+            Some(scratch) => self.aggregate_in(heard, scratch),
+            None => {
+                // Taken out for the call and put back: one allocation per node.
+                let mut own = self.scratch.take().unwrap_or_default();
+                self.aggregate_in(heard, &mut own);
+                self.scratch = Some(own);
+            }
+        }
+    }
+
+    /// Aggregates the own model with the `heard` models of this round (at
+    /// most `inbox_max`, in slot order; the rest are counted as dropped)
+    /// in `scratch`, and adopts the result. Reads nothing `scratch` held
+    /// before the call.
+    fn aggregate_in(&mut self, heard: usize, scratch: &mut AggregationScratch) {
         let inbox_max = usize::from(self.config.inbox_max);
         self.counters.updates_dropped_full += heard.saturating_sub(inbox_max) as u32;
         self.meter.spend(u64::from(self.config.costs.aggregate_uj));
@@ -703,12 +776,12 @@ impl Node {
             own: Some(self.identity.id),
             seed: self.identity.seed ^ (u64::from(self.identity.id) << 32 | u64::from(self.round)),
         };
-        let result = self.aggregator.aggregator().aggregate_with(
-            &context,
-            contributions,
-            &mut self.scratch,
-            &mut self.scratch_weights,
-        );
+        scratch.reset_aggregate(self.model.dim());
+        let AggregationScratch { rule, aggregate } = scratch;
+        let result =
+            self.aggregator
+                .aggregator()
+                .aggregate_with(&context, contributions, rule, aggregate);
         match result {
             Ok(stats) => {
                 self.counters.aggregation_ops += stats.ops;
@@ -716,25 +789,16 @@ impl Node {
                     // A full table of banned peers refuses newcomers: counted, harmless.
                     if self
                         .reputation
-                        .observe(
-                            contribution.peer,
-                            contribution.weights,
-                            &self.scratch_weights,
-                        )
+                        .observe(contribution.peer, contribution.weights, aggregate)
                         .is_err()
                     {
                         self.counters.reputation_refused += 1;
                     }
                 }
-                audit::audit_grubbs(
-                    &mut self.audit,
-                    &mut self.counters.audit,
-                    &contributions[1..],
-                    &self.scratch_weights,
-                );
+                audit::audit_grubbs(&mut self.audit, &contributions[1..], aggregate);
                 let agreed = reputation::rms_within(
                     self.model.weights(),
-                    &self.scratch_weights,
+                    aggregate,
                     self.config.reputation.agree_rms,
                 );
                 self.self_reputation = reputation::apply_rule(
@@ -744,12 +808,12 @@ impl Node {
                 );
                 let limit = self.model.weight_limit();
                 let mix = self.config.aggregate_mix[self.detector.regime().index()];
-                for (w, own) in self.scratch_weights.iter_mut().zip(self.model.weights()) {
+                for (w, own) in aggregate.iter_mut().zip(self.model.weights()) {
                     let moved = own.saturating_add(q::mul(mix, w.saturating_sub(*own)));
                     *w = q::clamp(moved, -limit, limit);
                 }
                 self.model
-                    .set_weights(&self.scratch_weights)
+                    .set_weights(aggregate)
                     .expect("clamped aggregate of the right dimension");
             }
             Err(_) => self.counters.aggregation_skipped += 1,
@@ -865,6 +929,39 @@ impl Node {
         frame.emit(&mut self.outbox).ok()
     }
 
+    /// [`Runtime::handle_wake`] with the aggregation's working space lent
+    /// by the host for this call: the node keeps nothing of `scratch`
+    /// (its contents are garbage on entry and on exit) and never allocates
+    /// its own. Outputs are bit-identical to `handle_wake`'s; see
+    /// [`AggregationScratch`]. A simulator keeps one scratch per thread
+    /// and passes it to every node's wake.
+    pub fn handle_wake_lent(&mut self, now: Instant, scratch: &mut AggregationScratch) {
+        self.wake(now, Some(scratch));
+    }
+
+    /// The wake-up: close the collection window if it ended (aggregating
+    /// in `lent` or the node's own scratch), then begin a round if a
+    /// boundary passed.
+    fn wake(&mut self, now: Instant, mut lent: Option<&mut AggregationScratch>) {
+        self.audit_expire(now);
+        if self.aggregate_at.get().is_some_and(|at| now >= at) {
+            self.end_round(lent.as_deref_mut());
+        }
+        if now < self.next_round_at {
+            return;
+        }
+        if self.aggregate_at.get().is_some() {
+            // A wake so late that the window and the next boundary passed
+            // together: close the old round first.
+            self.end_round(lent);
+        }
+        self.begin_round(now);
+        // Skip boundaries a sleeping host missed (at most one round runs).
+        self.next_round_at = self
+            .next_round_at
+            .next_boundary_after(now, self.config.round_period);
+    }
+
     fn residual(&self) -> Q {
         q::sqrt(self.residual_sq)
     }
@@ -876,9 +973,9 @@ impl Runtime for Node {
         let prediction = self.model.predict();
         let error = self.model.observe(sample);
         let reading = self.entropy.update(error);
+        let before = self.detector.regime();
         let regime = self.detector.update(reading);
-        if regime != self.telemetry.regime {
-            self.telemetry.regime = regime;
+        if regime != before {
             self.apply_step_size()
                 .expect("per-regime step sizes validated at construction");
         }
@@ -886,10 +983,9 @@ impl Runtime for Node {
         let sq = q::mul(error, error);
         self.residual_sq += q::mul(sq - self.residual_sq, q::ratio(1, 16));
         self.meter.spend(u64::from(self.config.costs.sample_uj));
-        self.telemetry.last_prediction = prediction;
-        self.telemetry.last_error = error;
-        self.telemetry.samples += 1;
-        self.telemetry.entropy = reading.raw;
+        self.observed.last_prediction = prediction;
+        self.observed.last_error = error;
+        self.observed.samples += 1;
     }
 
     fn handle_frame(&mut self, now: Instant, frame: &[u8]) -> Result<(), RxError> {
@@ -901,29 +997,17 @@ impl Runtime for Node {
             FrameRepr::parse(frame).and_then(|parsed| self.accept(now, &parsed))
         };
         if result.is_err() {
-            self.telemetry.frames_rejected += 1;
+            self.frames_rejected += 1;
         }
         result
     }
 
     fn handle_wake(&mut self, now: Instant) {
-        self.audit_expire(now);
-        if self.aggregate_at.is_some_and(|at| now >= at) {
-            self.end_round();
-        }
-        if now < self.next_round_at {
-            return;
-        }
-        if self.aggregate_at.is_some() {
-            // A wake so late that the window and the next boundary passed
-            // together: close the old round first.
-            self.end_round();
-        }
-        self.begin_round(now);
-        // Skip boundaries a sleeping host missed (at most one round runs).
-        self.next_round_at = self
-            .next_round_at
-            .next_boundary_after(now, self.config.round_period);
+        self.wake(now, None);
+    }
+
+    fn handle_wake_lent(&mut self, now: Instant, scratch: &mut AggregationScratch) {
+        Node::handle_wake_lent(self, now, scratch);
     }
 
     fn handle_energy(&mut self, _now: Instant, level: Q) {
@@ -933,20 +1017,24 @@ impl Runtime for Node {
     fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
         if self.pending_update {
             self.pending_update = false;
-            self.outbox_len = self.encode_update()?;
+            let encoded = self.encode_update()?;
+            self.outbox_len = u16::try_from(encoded).expect("a frame is shorter than 2^16");
             self.outbox_next = 0;
             self.frame_id = self.frame_id.wrapping_add(1);
         }
         if self.outbox_len == 0 {
             return self.poll_audit_transmit(now, buf);
         }
-        let len = wire::next_fragment(
+        let mut outbox_len = usize::from(self.outbox_len);
+        let sent = wire::next_fragment(
             &self.outbox,
-            &mut self.outbox_len,
+            &mut outbox_len,
             &mut self.outbox_next,
             self.frame_id,
             buf,
-        )?;
+        );
+        self.outbox_len = u16::try_from(outbox_len).expect("never more than was encoded");
+        let len = sent?;
         self.meter
             .spend_bytes(len, self.config.costs.tx_uj_per_byte);
         Some(Transmit {
@@ -957,17 +1045,25 @@ impl Runtime for Node {
     }
 
     fn poll_at(&self) -> Option<Instant> {
-        Some(match self.aggregate_at {
+        Some(match self.aggregate_at.get() {
             Some(at) => at.min(self.next_round_at),
             None => self.next_round_at,
         })
     }
 
     fn telemetry(&self) -> Telemetry {
+        let observed = &self.observed;
         Telemetry {
+            last_prediction: observed.last_prediction,
+            last_error: observed.last_error,
+            samples: observed.samples,
+            regime: self.detector.regime(),
+            entropy: self.entropy.reading().raw,
             energy_used_uj: self.meter.used_uj(),
+            // A round's count rises when its aggregation window closes.
+            rounds: self.round - u32::from(self.aggregate_at.get().is_some()),
+            frames_rejected: self.frames_rejected,
             aggregation_ops: self.counters.aggregation_ops,
-            ..self.telemetry
         }
     }
 
@@ -1005,6 +1101,8 @@ mod tests {
     struct Mesh {
         nodes: Vec<Node>,
         now: Instant,
+        /// Lent to every node's wake when set (one for the whole mesh).
+        lent: Option<AggregationScratch>,
     }
 
     impl Mesh {
@@ -1024,6 +1122,7 @@ mod tests {
             Mesh {
                 nodes,
                 now: Instant::ZERO,
+                lent: None,
             }
         }
 
@@ -1039,7 +1138,10 @@ mod tests {
                 let mut frames: Vec<(usize, Vec<u8>)> = Vec::new();
                 for (id, node) in self.nodes.iter_mut().enumerate() {
                     if node.poll_at().is_some_and(|p| p <= at) {
-                        node.handle_wake(at);
+                        match &mut self.lent {
+                            Some(scratch) => node.handle_wake_lent(at, scratch),
+                            None => node.handle_wake(at),
+                        }
                     }
                     let mut buf = vec![0_u8; mtu];
                     while let Some(tx) = node.poll_transmit(at, &mut buf) {
@@ -1082,6 +1184,58 @@ mod tests {
             })
             .max()
             .unwrap()
+    }
+
+    #[test]
+    fn deadline_round_trips_every_representable_instant() {
+        assert_eq!(core::mem::size_of::<Deadline>(), 8);
+        assert_eq!(Deadline::from(None).get(), None);
+        assert_eq!(Deadline::NONE.get(), None);
+        for micros in [0, 1, 10_000_000, u64::MAX - 1] {
+            let at = Instant::from_micros(micros);
+            assert_eq!(Deadline::from(Some(at)).get(), Some(at));
+        }
+    }
+
+    /// One scratch lent in turn to nodes that each run a different rule
+    /// (so it arrives holding another rule's leftovers) gives every node
+    /// the same weights, telemetry, counters and reputations, bit for bit,
+    /// as its own scratch; the lent nodes never allocate one.
+    #[test]
+    fn lent_scratch_is_bit_identical_to_own() {
+        use aggregate::{
+            CenteredClippingConfig, GeometricMedianConfig, KrumConfig, MonnaConfig, PreAggregator,
+            TrimConfig,
+        };
+        let rules = [
+            AggregationConfig::default(),
+            AggregationConfig::Rule(Rule::Krum(KrumConfig::default())),
+            AggregationConfig::Rule(Rule::GeometricMedian(GeometricMedianConfig::default())),
+            AggregationConfig::Rule(Rule::CenteredClipping(CenteredClippingConfig::default())),
+            AggregationConfig::Rule(Rule::Monna(MonnaConfig::default())),
+            AggregationConfig::Rule(Rule::TrimmedMean(TrimConfig::default())),
+            AggregationConfig::Adaptive(AdaptiveConfig::default()),
+            AggregationConfig::Pipeline(
+                Pipeline::new(&[PreAggregator::Bucketing { size: 2 }], Rule::Median).unwrap(),
+            ),
+        ];
+        let tweak = |c: &mut NodeConfig| c.aggregation = rules[c.id as usize % rules.len()];
+        let mut own = Mesh::new(rules.len() as u32, tweak);
+        let mut lent = Mesh::new(rules.len() as u32, tweak);
+        lent.lent = Some(AggregationScratch::new());
+        for _ in 0..60 {
+            own.step(&sine, 250);
+            lent.step(&sine, 250);
+        }
+        for (a, b) in own.nodes.iter().zip(&lent.nodes) {
+            assert!(a.counters.aggregation_ops > 0, "{:?}", a.config.aggregation);
+            assert_eq!(a.weights(), b.weights());
+            assert_eq!(a.telemetry(), b.telemetry());
+            assert_eq!(a.counters(), b.counters());
+            assert_eq!(a.self_reputation(), b.self_reputation());
+            assert!(a.reputation().entries().eq(b.reputation().entries()));
+            assert!(a.scratch.is_some() && b.scratch.is_none());
+        }
     }
 
     #[test]

@@ -35,6 +35,7 @@
 
 use core::fmt;
 
+use crate::node::AggregationScratch;
 use crate::q::Q;
 use crate::regime::Regime;
 use crate::reputation::ReputationTable;
@@ -274,6 +275,16 @@ pub trait Runtime {
 
     /// The wake-up the runtime asked for with [`Runtime::poll_at`].
     fn handle_wake(&mut self, now: Instant);
+
+    /// [`Runtime::handle_wake`] with the aggregation's working space lent
+    /// by the host for this call (garbage on entry; the runtime keeps
+    /// nothing of it), so that a host of many runtimes keeps one scratch
+    /// per thread instead of one per runtime. Outputs must be identical to
+    /// `handle_wake`'s. The default ignores the scratch.
+    fn handle_wake_lent(&mut self, now: Instant, scratch: &mut AggregationScratch) {
+        let _ = scratch;
+        self.handle_wake(now);
+    }
 
     /// The battery's state of charge at `now`, as a fraction in `[0, 1]`.
     fn handle_energy(&mut self, now: Instant, level: Q);

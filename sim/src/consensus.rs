@@ -38,7 +38,7 @@
 //! the same whatever else the run does.
 
 use node_core::model::ModelError;
-use node_core::node::Node;
+use node_core::node::{AggregationScratch, Node};
 use node_core::q::Q;
 use node_core::rng::{Purpose, stream};
 use node_core::runtime::{Runtime, RxError, SnapshotError, Telemetry, Transmit};
@@ -247,6 +247,21 @@ impl ConsensusNode {
         }
         self.node.set_local_model(&self.draw)
     }
+
+    /// After the node's wake-up: if it crossed a round boundary (the node
+    /// began a round and, when its gate allows, queued its broadcast),
+    /// sets the model to the boundary's draw before `poll_transmit`
+    /// encodes it.
+    fn after_wake(&mut self, now: Instant) {
+        let now_us = now.as_micros();
+        if now_us < self.next_boundary_us {
+            return;
+        }
+        let k = (now_us - self.offset_us) / self.period_us;
+        self.set_draw(k)
+            .expect("a clamped draw of the model's dimension");
+        self.next_boundary_us = self.offset_us + (k + 1) * self.period_us;
+    }
 }
 
 impl Runtime for ConsensusNode {
@@ -266,14 +281,14 @@ impl Runtime for ConsensusNode {
     /// overwrite the draw.
     fn handle_wake(&mut self, now: Instant) {
         self.node.handle_wake(now);
-        let now_us = now.as_micros();
-        if now_us < self.next_boundary_us {
-            return;
-        }
-        let k = (now_us - self.offset_us) / self.period_us;
-        self.set_draw(k)
-            .expect("a clamped draw of the model's dimension");
-        self.next_boundary_us = self.offset_us + (k + 1) * self.period_us;
+        self.after_wake(now);
+    }
+
+    /// [`ConsensusNode::handle_wake`] with the node's aggregation scratch
+    /// lent by the host.
+    fn handle_wake_lent(&mut self, now: Instant, scratch: &mut AggregationScratch) {
+        self.node.handle_wake_lent(now, scratch);
+        self.after_wake(now);
     }
 
     fn handle_energy(&mut self, now: Instant, level: Q) {

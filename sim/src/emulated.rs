@@ -45,7 +45,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
-use node_core::node::{Node, NodeConfig};
+use node_core::node::{AggregationScratch, Node, NodeConfig};
 use node_core::q::Q;
 use node_core::remote::{self, Kind, Reader, Writer};
 use node_core::runtime::{Destination, FrameKind, NodeId, Runtime, RxError, Telemetry, Transmit};
@@ -460,6 +460,9 @@ impl Runtime for LocalOrEmulated {
     }
     fn handle_wake(&mut self, now: Instant) {
         delegate!(self, n => n.handle_wake(now))
+    }
+    fn handle_wake_lent(&mut self, now: Instant, scratch: &mut AggregationScratch) {
+        delegate!(self, n => n.handle_wake_lent(now, scratch))
     }
     fn handle_energy(&mut self, now: Instant, level: Q) {
         delegate!(self, n => n.handle_energy(now, level))

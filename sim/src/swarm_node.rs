@@ -9,6 +9,7 @@
 //! enum's tag beside its runtime. Both variants are deterministic: the
 //! attacker draws only from its seeded `Adversary` stream.
 
+use node_core::node::AggregationScratch;
 use node_core::q::Q;
 use node_core::reputation::ReputationTable;
 use node_core::runtime::{Runtime, RxError, SnapshotError, Telemetry, Transmit};
@@ -59,6 +60,10 @@ impl<R: Runtime> Runtime for SwarmNode<R> {
 
     fn handle_wake(&mut self, now: Instant) {
         dispatch!(self, n => n.handle_wake(now))
+    }
+
+    fn handle_wake_lent(&mut self, now: Instant, scratch: &mut AggregationScratch) {
+        dispatch!(self, n => n.handle_wake_lent(now, scratch))
     }
 
     fn handle_energy(&mut self, now: Instant, level: Q) {

@@ -44,7 +44,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use super::{Fnv64, noise_amplitude, sine};
-use crate::node::{Node, NodeConfig};
+use crate::node::{AggregationScratch, Node, NodeConfig};
 use crate::q::{self, Q};
 use crate::rng::{self, Purpose};
 use crate::runtime::{NodeId, Runtime};
@@ -188,6 +188,15 @@ pub fn swarm_digest() -> u64 {
 /// If a parameter is outside its documented range (this is a test
 /// fixture: a silently clamped parameter would hide a mistake).
 pub fn swarm_run(params: &SwarmParams) -> SwarmReport {
+    run(params, None).0
+}
+
+/// [`swarm_run`], waking every node with `lent` as its aggregation scratch
+/// (one for the whole swarm) when given; also returns the nodes.
+fn run(
+    params: &SwarmParams,
+    mut lent: Option<&mut AggregationScratch>,
+) -> (SwarmReport, Vec<Node>) {
     assert!((3..=8).contains(&params.nodes), "nodes must be in 3..=8");
     assert!((1..=1000).contains(&params.rounds), "rounds out of range");
     assert!((40..=1500).contains(&params.mtu), "mtu out of range");
@@ -236,19 +245,25 @@ pub fn swarm_run(params: &SwarmParams) -> SwarmReport {
             }
         }
         air.deliver(&mut nodes, now);
-        serve_wakes(&mut nodes, &mut air, now + Duration::from_secs(1));
+        let until = now + Duration::from_secs(1);
+        serve_wakes(&mut nodes, &mut air, until, lent.as_deref_mut());
         if second % SAMPLES_PER_ROUND == SAMPLES_PER_ROUND - 1 {
             for node in &nodes {
                 hash_node(&mut hasher, node);
             }
         }
     }
-    report(&nodes, liar, &air, hasher.finish())
+    (report(&nodes, liar, &air, hasher.finish()), nodes)
 }
 
 /// Wakes nodes at their `poll_at`, earliest first, until `until`
 /// (exclusive), delivering their frames after each instant.
-fn serve_wakes(nodes: &mut [Node], air: &mut Air, until: Instant) {
+fn serve_wakes(
+    nodes: &mut [Node],
+    air: &mut Air,
+    until: Instant,
+    mut lent: Option<&mut AggregationScratch>,
+) {
     // Bounded: each node asks for at most two instants a round (boundary,
     // aggregation), so a second holds at most two per node.
     for _ in 0..=2 * nodes.len() {
@@ -260,7 +275,10 @@ fn serve_wakes(nodes: &mut [Node], air: &mut Air, until: Instant) {
         }
         for (index, node) in nodes.iter_mut().enumerate() {
             if node.poll_at().is_some_and(|at| at <= next) {
-                node.handle_wake(next);
+                match lent.as_deref_mut() {
+                    Some(scratch) => node.handle_wake_lent(next, scratch),
+                    None => node.handle_wake(next),
+                }
                 air.drain(index, node, next);
             }
         }
@@ -371,6 +389,33 @@ mod tests {
             "the whole-node digest changed: if node behaviour changed on purpose, set \
              SWARM_DIGEST in node-core/src/digest/swarm.rs to {digest:#018x} and say why"
         );
+    }
+
+    /// One scratch lent to every node of the canonical run gives the same
+    /// digest and, node by node, the same weights, telemetry, counters and
+    /// reputations, bit for bit, as every node's own scratch; and the
+    /// nodes keep none of it.
+    #[test]
+    fn lent_scratch_gives_the_same_swarm() {
+        let params = SwarmParams::default();
+        let (own_report, own) = run(&params, None);
+        let mut scratch = AggregationScratch::new();
+        let (lent_report, lent) = run(&params, Some(&mut scratch));
+        assert_eq!(lent_report, own_report);
+        assert_eq!(lent_report.digest, SWARM_DIGEST);
+        assert!(scratch.heap_bytes() > 0, "the lent scratch was used");
+        for (a, b) in own.iter().zip(&lent) {
+            assert_eq!(a.weights(), b.weights());
+            assert_eq!(a.telemetry(), b.telemetry());
+            assert_eq!(a.counters(), b.counters());
+            assert_eq!(a.self_reputation(), b.self_reputation());
+            assert!(a.reputation().entries().eq(b.reputation().entries()));
+            assert!(a.counters().aggregation_ops > 0);
+            // The own scratch is the only difference in state.
+            assert_eq!(b.own_scratch_bytes(), 0);
+            assert!(a.own_scratch_bytes() > 0);
+            assert_eq!(a.state_bytes() - b.state_bytes(), a.own_scratch_bytes());
+        }
     }
 
     #[test]

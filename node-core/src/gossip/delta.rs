@@ -53,8 +53,8 @@
 //! updates and 8-bit block floating point deltas, a 9-word model travels in
 //! 38 bytes instead of 64.
 
+use alloc::boxed::Box;
 use alloc::vec;
-use alloc::vec::Vec;
 
 use crate::q::{self, Q};
 use crate::runtime::NodeId;
@@ -113,8 +113,9 @@ pub fn quantize(encoding: Encoding, raw: &mut [i32]) {
 /// keyframe went.
 #[derive(Clone, Debug)]
 pub struct PublicModel {
-    keyframe: Vec<Q>,
-    words: Vec<Q>,
+    /// The keyframe `K`, then the public model `P` (`dim` words each): one
+    /// allocation instead of two `Vec`s.
+    keyframe_and_words: Box<[Q]>,
     keyframe_round: Option<u32>,
     since_keyframe: u16,
 }
@@ -122,15 +123,20 @@ pub struct PublicModel {
 impl PublicModel {
     /// Heap bytes this model owns (keyframe and words).
     pub fn heap_bytes(&self) -> usize {
-        crate::heap::of_vec(&self.keyframe) + crate::heap::of_vec(&self.words)
+        crate::heap::of_slice(&self.keyframe_and_words[..])
+    }
+
+    /// `(K, P)`.
+    fn split_mut(&mut self) -> (&mut [Q], &mut [Q]) {
+        let dim = self.keyframe_and_words.len() / 2;
+        self.keyframe_and_words.split_at_mut(dim)
     }
 
     /// No update sent yet (`dim` words, `1..=wire::MAX_DIM`).
     pub fn new(dim: usize) -> PublicModel {
         assert!(dim > 0 && dim <= wire::MAX_DIM);
         PublicModel {
-            keyframe: vec![q::ZERO; dim],
-            words: vec![q::ZERO; dim],
+            keyframe_and_words: vec![q::ZERO; 2 * dim].into_boxed_slice(),
             keyframe_round: None,
             since_keyframe: 0,
         }
@@ -148,7 +154,7 @@ impl PublicModel {
         current: &[Q],
         round: u32,
     ) -> Outgoing {
-        assert_eq!(current.len(), self.words.len(), "model dimension changed");
+        assert_eq!(current.len(), self.words().len(), "model dimension changed");
         let dim = current.len();
         let smaller = config.encoding.words_len(dim) < full_encoding.words_len(dim);
         let keyframe_due = self.since_keyframe.saturating_add(1) >= config.keyframe_rounds;
@@ -170,8 +176,9 @@ impl PublicModel {
         let raw = &mut raw[..dim];
         full_words(full_encoding, current, raw);
         let words = words_of(raw);
-        self.keyframe.copy_from_slice(words.as_slice());
-        self.words.copy_from_slice(words.as_slice());
+        let (keyframe, public) = self.split_mut();
+        keyframe.copy_from_slice(words.as_slice());
+        public.copy_from_slice(words.as_slice());
         self.keyframe_round = Some(round);
         self.since_keyframe = 0;
         Outgoing {
@@ -190,10 +197,11 @@ impl PublicModel {
         let raw = &mut raw[..dim];
         let mut public = [0_i32; wire::MAX_DIM];
         let public = &mut public[..dim];
-        if !delta_words(encoding, current, &self.keyframe, raw, public) {
+        let (keyframe, words) = self.split_mut();
+        if !delta_words(encoding, current, keyframe, raw, public) {
             return None;
         }
-        for (p, &v) in self.words.iter_mut().zip(public.iter()) {
+        for (p, &v) in words.iter_mut().zip(public.iter()) {
             *p = Q::from_bits(v);
         }
         Some(words_of(raw))
@@ -201,12 +209,15 @@ impl PublicModel {
 
     /// The public model (what receivers hold).
     pub fn words(&self) -> &[Q] {
-        &self.words
+        let dim = self.keyframe_and_words.len() / 2;
+        &self.keyframe_and_words[dim..]
     }
 
     /// The last keyframe sent, and its round (`None` before the first).
     pub fn keyframe(&self) -> Option<(u32, &[Q])> {
-        self.keyframe_round.map(|round| (round, &self.keyframe[..]))
+        let dim = self.keyframe_and_words.len() / 2;
+        let keyframe = &self.keyframe_and_words[..dim];
+        self.keyframe_round.map(|round| (round, keyframe))
     }
 }
 
@@ -322,17 +333,22 @@ pub enum DeltaError {
 /// heard and never taken back.
 #[derive(Clone, Debug)]
 pub struct PeerModels {
-    peers: Vec<NodeId>,
-    keyframe_rounds: Vec<u32>,
-    /// Per slot: [`HEARD`] and [`KEYED`].
-    flags: Vec<u8>,
+    /// `capacity` sender ids (the first `len` tracked), then `capacity`
+    /// keyframe rounds: one allocation instead of two `Vec`s.
+    ids_and_rounds: Box<[u32]>,
     /// `capacity × dim` public models.
-    models: Vec<Q>,
-    /// `capacity × encoding.words_len(dim)` last deltas, packed in `encoding`.
-    deltas: Vec<u8>,
+    models: Box<[Q]>,
+    /// `capacity` slot flags ([`HEARD`], [`KEYED`]; zero past `len`), then
+    /// `capacity × encoding.words_len(dim)` last deltas packed in
+    /// `encoding`.
+    flags_and_deltas: Box<[u8]>,
+    /// Slots tracked, `0..=capacity`.
+    len: u8,
+    /// Slots, `1..=255` (a node's is `tracked_peers ≤ INBOX_MAX`).
+    capacity: u8,
+    /// Words per model, `1..=wire::MAX_DIM` (64).
+    dim: u8,
     encoding: Encoding,
-    dim: usize,
-    capacity: usize,
 }
 
 /// Slot flag: heard since the last [`PeerModels::clear_heard`].
@@ -343,35 +359,71 @@ const KEYED: u8 = 2;
 impl PeerModels {
     /// Heap bytes the table owns (every slot's columns).
     pub fn heap_bytes(&self) -> usize {
-        use crate::heap::of_vec;
-        of_vec(&self.peers)
-            + of_vec(&self.keyframe_rounds)
-            + of_vec(&self.flags)
-            + of_vec(&self.models)
-            + of_vec(&self.deltas)
+        use crate::heap::of_slice;
+        of_slice(&self.ids_and_rounds[..])
+            + of_slice(&self.models[..])
+            + of_slice(&self.flags_and_deltas[..])
     }
 
     /// Room for `capacity` senders of `dim` words (`1..=wire::MAX_DIM`),
     /// storing deltas in `encoding`; allocated once.
+    ///
+    /// # Panics
+    ///
+    /// If `capacity` is not in `1..=255` or `dim` not in
+    /// `1..=wire::MAX_DIM` (the node validates both first).
     pub fn new(capacity: usize, dim: usize, encoding: Encoding) -> PeerModels {
         assert!(dim > 0 && dim <= wire::MAX_DIM);
+        assert!(capacity > 0 && capacity <= usize::from(u8::MAX));
+        const { assert!(wire::MAX_DIM <= u8::MAX as usize) };
         let delta_len = encoding.words_len(dim);
         PeerModels {
-            peers: Vec::with_capacity(capacity),
-            keyframe_rounds: Vec::with_capacity(capacity),
-            flags: Vec::with_capacity(capacity),
-            models: vec![q::ZERO; capacity * dim],
-            deltas: vec![0; capacity * delta_len],
+            ids_and_rounds: vec![0; 2 * capacity].into_boxed_slice(),
+            models: vec![q::ZERO; capacity * dim].into_boxed_slice(),
+            flags_and_deltas: vec![0; capacity + capacity * delta_len].into_boxed_slice(),
+            len: 0,
+            capacity: capacity as u8,
+            dim: dim as u8,
             encoding,
-            dim,
-            capacity,
         }
+    }
+
+    /// Words per model.
+    fn dim(&self) -> usize {
+        usize::from(self.dim)
+    }
+
+    /// Slots.
+    fn capacity(&self) -> usize {
+        usize::from(self.capacity)
+    }
+
+    /// Slot `slot`'s public model.
+    fn model(&self, slot: usize) -> &[Q] {
+        &self.models[slot * self.dim()..(slot + 1) * self.dim()]
+    }
+
+    /// Slot flags of the tracked senders.
+    fn flags(&self) -> &[u8] {
+        &self.flags_and_deltas[..usize::from(self.len)]
+    }
+
+    /// Slot `slot`'s keyframe round.
+    fn keyframe_round(&self, slot: usize) -> u32 {
+        self.ids_and_rounds[self.capacity() + slot]
+    }
+
+    /// Slot `slot`'s packed last delta.
+    fn delta(&self, slot: usize) -> &[u8] {
+        let delta_len = self.encoding.words_len(self.dim());
+        let start = self.capacity() + slot * delta_len;
+        &self.flags_and_deltas[start..start + delta_len]
     }
 
     /// Whether `sender` is tracked or would be (the table has room). Lets
     /// a caller check several tables before admitting a sender to any.
     pub fn admits(&self, sender: NodeId) -> bool {
-        self.peers.len() < self.capacity || self.slot_of(sender).is_some()
+        self.len() < self.capacity() || self.slot_of(sender).is_some()
     }
 
     /// Applies an update from `sender`, sent in the sender's `round`: a
@@ -388,18 +440,23 @@ impl PeerModels {
         base_round: u32,
         words: &[Q],
     ) -> Result<&[Q], DeltaError> {
-        assert_eq!(words.len(), self.dim);
+        assert_eq!(words.len(), self.dim());
         let slot = match self.slot_of(sender) {
             Some(slot) => slot,
             None => self.claim(sender).ok_or(DeltaError::Full)?,
         };
-        let (dim, delta_len) = (self.dim, self.encoding.words_len(self.dim));
+        let (dim, delta_len, capacity) = (
+            self.dim(),
+            self.encoding.words_len(self.dim()),
+            self.capacity(),
+        );
+        if delta && (self.flags()[slot] & KEYED == 0 || self.keyframe_round(slot) != base_round) {
+            return Err(DeltaError::MissingBase);
+        }
         let model = &mut self.models[slot * dim..(slot + 1) * dim];
-        let stored = &mut self.deltas[slot * delta_len..(slot + 1) * delta_len];
+        let (flags, deltas) = self.flags_and_deltas.split_at_mut(capacity);
+        let stored = &mut deltas[slot * delta_len..(slot + 1) * delta_len];
         if delta {
-            if self.flags[slot] & KEYED == 0 || self.keyframe_rounds[slot] != base_round {
-                return Err(DeltaError::MissingBase);
-            }
             let mut raw = [0_i32; wire::MAX_DIM];
             let raw = &mut raw[..dim];
             for (r, w) in raw.iter_mut().zip(words) {
@@ -419,42 +476,38 @@ impl PeerModels {
         } else {
             model.copy_from_slice(words);
             stored.fill(0);
-            self.keyframe_rounds[slot] = round;
-            self.flags[slot] |= KEYED;
+            flags[slot] |= KEYED;
+            self.ids_and_rounds[capacity + slot] = round;
         }
-        self.flags[slot] |= HEARD;
-        Ok(&self.models[slot * dim..(slot + 1) * dim])
+        flags[slot] |= HEARD;
+        Ok(self.model(slot))
     }
 
     fn slot_of(&self, sender: NodeId) -> Option<usize> {
-        self.peers.iter().position(|p| *p == sender)
+        self.peers().iter().position(|p| *p == sender)
     }
 
     /// A free slot for a new sender, or `None` when the table is full.
     fn claim(&mut self, sender: NodeId) -> Option<usize> {
-        if self.peers.len() >= self.capacity {
+        let slot = self.len();
+        if slot >= self.capacity() {
             return None;
         }
-        // Allocated at construction: pushing never reallocates.
-        assert!(self.peers.len() < self.peers.capacity());
-        self.peers.push(sender);
-        self.keyframe_rounds.push(0);
-        self.flags.push(0);
-        assert!(self.peers.len() <= self.capacity);
-        Some(self.peers.len() - 1)
+        // Slots past `len` are zero (construction, `retrack`).
+        assert_eq!(self.flags_and_deltas[slot], 0);
+        self.ids_and_rounds[slot] = sender;
+        self.ids_and_rounds[self.capacity() + slot] = 0;
+        self.len += 1;
+        assert!(self.len <= self.capacity);
+        Some(slot)
     }
 
     /// The senders heard since the last [`PeerModels::clear_heard`] and
     /// their models, in slot order (deterministic).
     pub fn heard(&self) -> impl Iterator<Item = (NodeId, &[Q])> {
-        (0..self.peers.len())
-            .filter(|&i| self.flags[i] & HEARD != 0)
-            .map(|i| {
-                (
-                    self.peers[i],
-                    &self.models[i * self.dim..(i + 1) * self.dim],
-                )
-            })
+        (0..self.len())
+            .filter(|&i| self.flags()[i] & HEARD != 0)
+            .map(|i| (self.peers()[i], self.model(i)))
     }
 
     /// The public model `P` held of `sender` and its keyframe `K = P − d`
@@ -469,19 +522,15 @@ impl PeerModels {
         keyframe: &mut [Q],
     ) -> Option<()> {
         let slot = self.slot_of(sender)?;
-        if self.flags[slot] & KEYED == 0 {
+        if self.flags()[slot] & KEYED == 0 {
             return None;
         }
-        let (dim, delta_len) = (self.dim, self.encoding.words_len(self.dim));
+        let dim = self.dim();
         assert!(model.len() == dim && keyframe.len() == dim);
-        let public = &self.models[slot * dim..(slot + 1) * dim];
+        let public = self.model(slot);
         let mut last = [0_i32; wire::MAX_DIM];
         let last = &mut last[..dim];
-        unpack(
-            self.encoding,
-            &self.deltas[slot * delta_len..(slot + 1) * delta_len],
-            last,
-        );
+        unpack(self.encoding, self.delta(slot), last);
         for ((k, p), d) in keyframe.iter_mut().zip(public).zip(last.iter()) {
             *k = Q::from_bits(p.to_bits().wrapping_sub(*d));
         }
@@ -491,27 +540,30 @@ impl PeerModels {
 
     /// Senders heard since the last [`PeerModels::clear_heard`].
     pub fn heard_len(&self) -> usize {
-        self.flags.iter().filter(|f| **f & HEARD != 0).count()
+        self.flags().iter().filter(|f| **f & HEARD != 0).count()
     }
 
     /// Starts a new round's inbox (the models stay).
     pub fn clear_heard(&mut self) {
-        self.flags.iter_mut().for_each(|f| *f &= !HEARD);
+        let len = self.len();
+        self.flags_and_deltas[..len]
+            .iter_mut()
+            .for_each(|f| *f &= !HEARD);
     }
 
     /// Senders tracked, in the order first heard.
     pub fn peers(&self) -> &[NodeId] {
-        &self.peers
+        &self.ids_and_rounds[..self.len()]
     }
 
     /// Senders tracked.
     pub fn len(&self) -> usize {
-        self.peers.len()
+        usize::from(self.len)
     }
 
     /// Whether no sender is tracked.
     pub fn is_empty(&self) -> bool {
-        self.peers.is_empty()
+        self.len == 0
     }
 }
 
@@ -522,8 +574,7 @@ impl PublicModel {
     /// Forgets the last keyframe, so the next update is a full keyframe
     /// (as for a node that never sent one).
     pub fn forget_keyframe(&mut self) {
-        self.keyframe.fill(q::ZERO);
-        self.words.fill(q::ZERO);
+        self.keyframe_and_words.fill(q::ZERO);
         self.keyframe_round = None;
         self.since_keyframe = 0;
     }
@@ -537,7 +588,7 @@ impl PeerModels {
     /// its next keyframe). Refuses more peers than the capacity or a
     /// repeated peer, leaving the table unchanged.
     pub fn retrack(&mut self, peers: &[NodeId]) -> Result<(), DeltaError> {
-        if peers.len() > self.capacity {
+        if peers.len() > self.capacity() {
             return Err(DeltaError::Full);
         }
         for (i, peer) in peers.iter().enumerate() {
@@ -545,11 +596,10 @@ impl PeerModels {
                 return Err(DeltaError::Unstorable);
             }
         }
-        self.peers.clear();
-        self.keyframe_rounds.clear();
-        self.flags.clear();
+        self.len = 0;
+        self.ids_and_rounds.fill(0);
         self.models.fill(q::ZERO);
-        self.deltas.fill(0);
+        self.flags_and_deltas.fill(0);
         for peer in peers {
             self.claim(*peer).expect("capacity checked above");
         }
@@ -561,6 +611,7 @@ impl PeerModels {
 mod tests {
     use super::*;
     use crate::wire::bfp::{self, MantissaWidth};
+    use alloc::vec::Vec;
 
     fn model(values: &[i32]) -> Vec<Q> {
         values.iter().map(|v| Q::from_bits(*v)).collect()

@@ -108,7 +108,28 @@ pub(super) struct AuditState {
     out_next: u8,
     out_kind: FrameKind,
     out_destination: Destination,
+    /// Challenges, responses, verdicts, Grubbs flags: kept here rather
+    /// than in [`super::NodeCounters`], so a node with audits off does not
+    /// carry 52 bytes of zeros.
+    counters: AuditCounters,
 }
+
+/// What [`Node::audit_counters`] reports with audits off.
+static AUDITS_OFF: AuditCounters = AuditCounters {
+    challenges_sent: 0,
+    challenges_received: 0,
+    challenges_dropped: 0,
+    responses_sent: 0,
+    passed: 0,
+    failed: 0,
+    unanswered: 0,
+    unauditable: 0,
+    skipped_full: 0,
+    bans: 0,
+    grubbs_rounds: 0,
+    grubbs_flags: 0,
+    records_overflowed: 0,
+};
 
 impl AuditState {
     /// `None` when audits are off; validates the audit section. Boxed, so
@@ -146,6 +167,7 @@ impl AuditState {
             out_next: 0,
             out_kind: FrameKind::AuditChallenge,
             out_destination: Destination::Broadcast,
+            counters: AuditCounters::default(),
         })))
     }
 
@@ -175,7 +197,7 @@ impl AuditState {
 impl Node {
     /// The node's audit counters (all zero with audits off).
     pub fn audit_counters(&self) -> &AuditCounters {
-        &self.counters.audit
+        self.audit.as_ref().map_or(&AUDITS_OFF, |a| &a.counters)
     }
 
     /// What this node knows of `peer`'s audits, or `None` (audits off,
@@ -210,7 +232,7 @@ impl Node {
         if let Some(audit) = self.audit.as_mut() {
             audit.live.freeze_into(&mut audit.frozen, self.round);
             if audit.live.overflowed() {
-                self.counters.audit.records_overflowed += 1;
+                audit.counters.records_overflowed += 1;
             }
         }
     }
@@ -256,7 +278,7 @@ impl Node {
                 && now >= deadline
             {
                 slot.state = SlotState::Free;
-                self.counters.audit.unanswered += 1;
+                audit.counters.unanswered += 1;
                 let target = slot.target;
                 if let Some(entry) = audit.peers.iter_mut().find(|p| p.stats.peer == target) {
                     entry.stats.unanswered = entry.stats.unanswered.saturating_add(1);
@@ -273,9 +295,9 @@ impl Node {
         if challenge.target != self.identity.id {
             return;
         }
-        self.counters.audit.challenges_received += 1;
+        audit.counters.challenges_received += 1;
         if audit.responses.len() >= audit::RESPONSES_MAX {
-            self.counters.audit.challenges_dropped += 1;
+            audit.counters.challenges_dropped += 1;
             return;
         }
         audit.responses.push(PendingResponse {
@@ -324,7 +346,7 @@ impl Node {
             }
             Status::NoRecord | Status::Unauditable => None,
         };
-        let counters = &mut self.counters.audit;
+        let counters = &mut audit.counters;
         let Some(entry) = audit.peers.iter_mut().find(|p| p.stats.peer == from) else {
             return;
         };
@@ -386,7 +408,7 @@ impl Node {
                 }
                 let Some(index) = audit.slots.iter().position(|s| s.state == SlotState::Free)
                 else {
-                    self.counters.audit.skipped_full += 1;
+                    audit.counters.skipped_full += 1;
                     continue;
                 };
                 let dim = audit.dim;
@@ -419,8 +441,7 @@ impl Node {
     pub(super) fn poll_audit_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
         let audit = self.audit.as_mut()?;
         if audit.out_len == 0 {
-            let (message, kind, destination) =
-                next_audit_message(audit, now, &mut self.counters.audit)?;
+            let (message, kind, destination) = next_audit_message(audit, now)?;
             let frame = FrameRepr {
                 sender: self.identity.id,
                 round: self.round,
@@ -454,7 +475,6 @@ impl Node {
 fn next_audit_message(
     audit: &mut AuditState,
     now: Instant,
-    counters: &mut AuditCounters,
 ) -> Option<(Message, FrameKind, Destination)> {
     if let Some(slot) = audit
         .slots
@@ -464,7 +484,7 @@ fn next_audit_message(
         slot.state = SlotState::Sent {
             deadline: now + audit.config.deadline,
         };
-        counters.challenges_sent += 1;
+        audit.counters.challenges_sent += 1;
         let challenge = AuditChallengeRepr {
             target: slot.target,
             audit_round: slot.round,
@@ -481,7 +501,7 @@ fn next_audit_message(
     }
     // At most RESPONSES_MAX entries: the shift is bounded.
     let pending = audit.responses.remove(0);
-    counters.responses_sent += 1;
+    audit.counters.responses_sent += 1;
     let response = audit.frozen.response(pending.nonce, pending.round);
     Some((
         Message::AuditResponse(response),
@@ -496,7 +516,6 @@ fn next_audit_message(
 /// 3..=64 peers.
 pub(super) fn audit_grubbs(
     audit: &mut Option<Box<AuditState>>,
-    counters: &mut AuditCounters,
     peers: &[Contribution<'_>],
     aggregate: &[Q],
 ) {
@@ -512,10 +531,10 @@ pub(super) fn audit_grubbs(
         *d = grubbs::rms_distance_raw(c.weights, aggregate);
     }
     let mut flags = [false; grubbs::N_MAX];
-    counters.grubbs_rounds += 1;
+    audit.counters.grubbs_rounds += 1;
     grubbs::outliers(&distances[..n], &mut flags[..n]);
     for (c, _) in peers.iter().zip(&flags[..n]).filter(|(_, f)| **f) {
-        counters.grubbs_flags += 1;
+        audit.counters.grubbs_flags += 1;
         if let Some(entry) = audit.peer_mut(c.peer) {
             entry.flagged = true;
             entry.stats.grubbs_flags = entry.stats.grubbs_flags.saturating_add(1);

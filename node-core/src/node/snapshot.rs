@@ -141,7 +141,7 @@ impl Node {
     /// now would not keep them (module docs). Hosts save when this is
     /// `false`, e.g. right after the aggregation wake.
     pub fn round_in_progress(&self) -> bool {
-        self.aggregate_at.is_some()
+        self.aggregate_at.get().is_some()
     }
 
     /// Moves the round clock onto this boot's clock: the next round starts
@@ -157,8 +157,8 @@ impl Node {
         } else {
             origin.next_boundary_after(now, self.config.round_period)
         };
-        if self.aggregate_at.is_some() {
-            self.aggregate_at = Some(now);
+        if self.aggregate_at.get().is_some() {
+            self.aggregate_at = super::Deadline::from(Some(now));
         }
     }
 }
@@ -220,15 +220,15 @@ fn write_scalars(node: &Node, w: &mut Writer<'_>) {
     let start = w.len();
     w.u32(node.round);
     w.u64(node.next_round_at.as_micros());
-    w.bool(node.aggregate_at.is_some());
-    w.u64(node.aggregate_at.map_or(0, Instant::as_micros));
+    w.bool(node.aggregate_at.get().is_some());
+    w.u64(node.aggregate_at.get().map_or(0, Instant::as_micros));
     w.u16(node.frame_id);
     w.q(node.residual_sq);
     w.q(node.energy_level);
     w.q(node.self_reputation);
     w.bool(node.warmup_step);
-    w.q(node.telemetry.last_prediction);
-    w.q(node.telemetry.last_error);
+    w.q(node.observed.last_prediction);
+    w.q(node.observed.last_error);
     w.q(node.gate.credit());
     debug_assert_eq!(w.len() - start, SCALARS_LEN);
 }
@@ -346,6 +346,7 @@ fn read_scalars(node: &Node, r: &mut Reader<'_>) -> Result<Scalars, Invalid> {
         round >= 1
             && at >= first + config.collect_window
             && at < next_round_at + config.collect_window
+            && at < Instant::from_micros(u64::MAX)
     });
     if !on_grid || !aggregate_ok {
         return Err(Invalid);
@@ -384,17 +385,14 @@ fn commit(node: &mut Node, staged: Staged) {
     }
     node.round = scalars.round;
     node.next_round_at = scalars.next_round_at;
-    node.aggregate_at = scalars.aggregate_at;
+    node.aggregate_at = super::Deadline::from(scalars.aggregate_at);
     node.frame_id = scalars.frame_id;
     node.residual_sq = scalars.residual_sq;
     node.energy_level = scalars.energy_level;
     node.self_reputation = scalars.self_reputation;
     node.warmup_step = scalars.warmup_step;
-    node.telemetry.last_prediction = scalars.last_prediction;
-    node.telemetry.last_error = scalars.last_error;
-    node.telemetry.regime = node.detector.regime();
-    node.telemetry.entropy = node.entropy.reading().raw;
-    node.telemetry.rounds = node.round - u32::from(node.aggregate_at.is_some());
+    node.observed.last_prediction = scalars.last_prediction;
+    node.observed.last_error = scalars.last_error;
     node.apply_step_size()
         .expect("per-regime step sizes validated at construction");
     // The audit record's base is the model the next update is trained

@@ -38,7 +38,7 @@
 //! Every buffer is allocated at construction; no input allocates.
 
 use node_core::gossip::delta::{DeltaConfig, PeerModels, PublicModel};
-use node_core::node::NodeConfig;
+use node_core::node::{AggregationScratch, NodeConfig};
 use node_core::q::Q;
 use node_core::reputation::ReputationTable;
 use node_core::rng::{Purpose, stream};
@@ -443,6 +443,10 @@ impl<R: Runtime> Runtime for Attacker<R> {
 
     fn handle_wake(&mut self, now: Instant) {
         self.inner.handle_wake(now);
+    }
+
+    fn handle_wake_lent(&mut self, now: Instant, scratch: &mut AggregationScratch) {
+        self.inner.handle_wake_lent(now, scratch);
     }
 
     fn handle_energy(&mut self, now: Instant, level: Q) {
