@@ -3,7 +3,7 @@
 //! energy model and no metrics.
 //!
 //! For every sample instant `t = k · sample_period` (in order): every node
-//! whose `poll_at` is due gets `handle_wake(t)` (repeated while wakes fall
+//! whose `poll_at` is due gets `handle_wake_lent(t)` (repeated while wakes fall
 //! due, at most [`WAKE_PASSES_MAX`] passes), then every node gets
 //! `handle_energy(t, 1)` and `handle_sample(t, observed)` from the run's own
 //! dataset; after each input the node's transmissions are drained into one
@@ -17,7 +17,7 @@
 
 use std::time::Instant as WallClock;
 
-use node_core::node::Node;
+use node_core::node::{AggregationScratch, Node};
 use node_core::q;
 use node_core::runtime::{Destination, Runtime};
 use node_core::time::Instant;
@@ -71,6 +71,9 @@ pub fn run(scenario: &Scenario, seed: u64) -> Result<DirectOutcome, String> {
     let mut tx_buf = vec![0_u8; scenario.radio.mtu_bytes as usize];
     let mut outbox = Outbox::default();
     let mut inputs = 0_u64;
+    // Lent like the world lends it (one per part), so both loops keep the
+    // same node state.
+    let mut scratch = AggregationScratch::new();
     let sample_period_us = scenario.run.sample_period_us();
     let started = WallClock::now();
     let cpu_started = super::thread_cpu_s();
@@ -81,7 +84,7 @@ pub fn run(scenario: &Scenario, seed: u64) -> Result<DirectOutcome, String> {
             let mut woke = false;
             for (id, node) in (0..).zip(nodes.iter_mut()) {
                 if node.poll_at().is_some_and(|at| at.as_micros() <= t) {
-                    node.handle_wake(now);
+                    node.handle_wake_lent(now, &mut scratch);
                     drain(node, id, now, &mut tx_buf, &mut outbox)?;
                     inputs += 1;
                     woke = true;

@@ -13,6 +13,7 @@
 //! world that runs its windows on one part (see `super` for when): they
 //! hold shared mutable state (one RNG per run, outage records).
 
+use node_core::node::AggregationScratch;
 use node_core::runtime::{Destination, FrameKind, NodeId, RejectReason, Runtime};
 use node_core::time::Instant;
 
@@ -75,6 +76,10 @@ pub(super) struct ChunkOut {
     pub futures: Vec<(u64, NodeEvent)>,
     pub order: NodeOrder<Input>,
     tx_buf: Vec<u8>,
+    /// The aggregation's working space, lent to every node of the part at
+    /// its wake (node-core keeps nothing in it between calls, so nodes
+    /// need not each keep ~1 KB of buffers that are dead between rounds).
+    scratch: AggregationScratch,
     pub rejected: [u64; RejectReason::ALL.len()],
     pub model_updates_accepted: u64,
     /// Frames a powered node of this part took in, by kind, and their bytes
@@ -97,6 +102,7 @@ impl ChunkOut {
             futures: Vec::new(),
             order: NodeOrder::default(),
             tx_buf: vec![0; mtu_bytes],
+            scratch: AggregationScratch::new(),
             rejected: [0; RejectReason::ALL.len()],
             model_updates_accepted: 0,
             frames_received: PerKind::default(),
@@ -272,7 +278,7 @@ impl<R: Runtime> Part<'_, '_, '_, R> {
             return Ok(());
         }
         let now = self.local(node, now_us);
-        self.nodes[i].handle_wake(now);
+        self.nodes[i].handle_wake_lent(now, &mut self.out.scratch);
         self.after_input(sh, node, now_us)
     }
 
