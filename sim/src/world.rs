@@ -715,6 +715,27 @@ impl<R: Runtime + Send> World<R> {
         rebuild: &mut Rebuild<'_, R>,
         f: impl FnOnce(&mut Part<'_, '_, '_, R>, &Shared<'_>) -> Result<(), WorldError>,
     ) -> Result<(), WorldError> {
+        self.outs[0].reset();
+        self.on_whole_part(now_us, 0, rebuild, f)?;
+        let out = &self.outs[0];
+        debug_assert!(out.frames.is_empty() && out.order.is_empty());
+        for &(at_us, event) in &out.futures {
+            self.queue.push(at_us, event);
+        }
+        self.energy.add_totals(&out.energy);
+        Ok(())
+    }
+
+    /// Runs `f` on one part holding every node, with the `[faults]` hooks
+    /// and the node factory lent (a world of one part), for a window ending
+    /// at `window_end_us` with `local_events_max` follow-ups allowed.
+    fn on_whole_part<T>(
+        &mut self,
+        window_end_us: u64,
+        local_events_max: u64,
+        rebuild: &mut Rebuild<'_, R>,
+        f: impl FnOnce(&mut Part<'_, '_, '_, R>, &Shared<'_>) -> T,
+    ) -> T {
         let (params, pools) = self.energy.split_mut();
         let sh = Shared {
             data: &self.data,
@@ -723,8 +744,8 @@ impl<R: Runtime + Send> World<R> {
             learns: self.truth.is_none(),
             sample_period_us: self.sample_period_us,
             end_us: self.end_us,
-            window_end_us: now_us,
-            local_events_max: 0,
+            window_end_us,
+            local_events_max,
             max_events: self.max_events,
         };
         let mut hooks = Hooks {
@@ -734,24 +755,15 @@ impl<R: Runtime + Send> World<R> {
             seed: self.seed,
             swarm_size: self.nodes.len() as u32,
         };
-        let out = &mut self.outs[0];
-        out.reset();
         let mut part = Part {
             first: 0,
             nodes: &mut self.nodes,
             slots: &mut self.slots,
             pools,
-            out,
+            out: &mut self.outs[0],
             hooks: Some(&mut hooks),
         };
-        f(&mut part, &sh)?;
-        let out = &self.outs[0];
-        debug_assert!(out.frames.is_empty() && out.order.is_empty());
-        for &(at_us, event) in &out.futures {
-            self.queue.push(at_us, event);
-        }
-        self.energy.add_totals(&out.energy);
-        Ok(())
+        f(&mut part, &sh)
     }
 
     /// Snapshots every running node at the end of `round` (the policy in

@@ -23,7 +23,7 @@
 
 use node_core::runtime::{NodeId, Runtime};
 
-use super::part::{ChunkOut, Hooks, Part, Shared};
+use super::part::{ChunkOut, Part, Shared};
 use super::{Input, NodeEvent, Rebuild, Slot, World, WorldError};
 use crate::energy::Pool;
 use crate::radio::Delivery;
@@ -96,8 +96,14 @@ impl<R: Runtime + Send> World<R> {
 
     /// The node phase: every part handles its nodes' events.
     fn run_parts(&mut self, end_us: u64, rebuild: &mut Rebuild<'_, R>) {
-        let (params, pools) = self.energy.split_mut();
         let max_events = self.max_events;
+        let budget = max_events.saturating_sub(self.queue.dispatched());
+        if self.outs.len() == 1 {
+            // An error stays in the part's output for the merge.
+            self.on_whole_part(end_us, budget, rebuild, |part, sh| part.run(sh));
+            return;
+        }
+        let (params, pools) = self.energy.split_mut();
         let sh = Shared {
             data: &self.data,
             inflight: &self.inflight,
@@ -106,28 +112,9 @@ impl<R: Runtime + Send> World<R> {
             sample_period_us: self.sample_period_us,
             end_us: self.end_us,
             window_end_us: end_us,
-            local_events_max: max_events.saturating_sub(self.queue.dispatched()),
+            local_events_max: budget,
             max_events,
         };
-        if self.outs.len() == 1 {
-            let mut hooks = Hooks {
-                faults: &mut self.faults,
-                rebuild,
-                topology: self.radio.topology(),
-                seed: self.seed,
-                swarm_size: self.nodes.len() as u32,
-            };
-            let mut part = Part {
-                first: 0,
-                nodes: &mut self.nodes,
-                slots: &mut self.slots,
-                pools,
-                out: &mut self.outs[0],
-                hooks: Some(&mut hooks),
-            };
-            part.run(&sh);
-            return;
-        }
         let chunk = self.nodes.len().div_ceil(self.outs.len()).max(1);
         let ranges = Ranges {
             first: 0,
